@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Configure and build the AST2600 test kernel once, cache it (keyed by kernel
+# version and config-fragment hash), rebuild incrementally afterwards.
+. "$(dirname "$0")/lib.sh"
+
+SRC=$(ksrc_dir)
+[ -f "$SRC/.unpacked" ] || die "kernel source missing: run scripts/fetch-kernel.sh"
+OUT=$(kbuild_dir)
+FRAG="$REPO/kconfig/ast2600-rust.config"
+mkdir -p "$OUT"
+
+if [ ! -f "$OUT/.config" ]; then
+	stage "kernel: configuring $OUT (aspeed_g5_defconfig + fragment)"
+	kmake -s aspeed_g5_defconfig
+	(cd "$SRC" && ARCH=$ARCH scripts/kconfig/merge_config.sh -m -O "$OUT" "$OUT/.config" "$FRAG" >/dev/null)
+	kmake -s olddefconfig
+	kmake -s rustavailable
+fi
+
+# Every symbol the fragment asks for must have survived olddefconfig: a
+# dependency we missed would otherwise silently drop it.
+bad=0
+while IFS= read -r line; do
+	case "$line" in
+	CONFIG_*=*)
+		sym=${line%%=*}; val=${line#*=}
+		[ "$val" = n ] && continue
+		grep -qx "$sym=$val" "$OUT/.config" || { echo "config: $sym=$val not set"; bad=1; } ;;
+	"# CONFIG_"*" is not set")
+		sym=${line#\# }; sym=${sym%% *}
+		grep -q "^$sym=[ym]" "$OUT/.config" && { echo "config: $sym still enabled"; bad=1; } ;;
+	esac
+done < "$FRAG"
+[ $bad = 0 ] || die "config fragment not honoured"
+
+stage "kernel: building zImage modules dtbs (log: $OUT/build.log)"
+start=$(date +%s)
+kmake zImage modules dtbs > "$OUT/build.log" 2>&1 &
+pid=$!
+while kill -0 $pid 2>/dev/null; do
+	sleep 30
+	kill -0 $pid 2>/dev/null || break
+	printf '    ... %ss, %s\n' "$(($(date +%s) - start))" \
+		"$(grep -E '^\s+(CC|RUSTC|LD|AR)' "$OUT/build.log" | tail -n1 | tr -s ' ')"
+done
+if ! wait $pid; then
+	grep -E 'error|Error' "$OUT/build.log" | head -n 30
+	die "kernel build failed (see $OUT/build.log)"
+fi
+stage "kernel: built in $(($(date +%s) - start))s"

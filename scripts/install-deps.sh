@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Install what the build and the tests need; skip what is already present.
+. "$(dirname "$0")/lib.sh"
+
+stage "install: host packages"
+pkgs=(make gcc flex bison bc libssl-dev libelf-dev cpio kmod xz-utils python3
+      gcc-arm-linux-gnueabihf binutils-arm-linux-gnueabihf libc6-dev-armhf-cross
+      libclang-19-dev qemu-system-arm valgrind)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "installing: ${missing[*]}"
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+	echo "all host packages present"
+fi
+
+stage "install: rust-src"
+if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
+	echo "installing: rustup component rust-src"
+	rustup component add rust-src
+else
+	echo "rust-src present"
+fi
+
+stage "install: bindgen-cli"
+if ! command -v bindgen >/dev/null 2>&1; then
+	echo "installing: bindgen-cli (cargo)"
+	cargo install --locked --quiet bindgen-cli --version '^0.73'
+else
+	echo "bindgen present: $(bindgen --version)"
+fi

@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared helpers for the build/test scripts. Source it; do not run it.
+
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+KVER=7.3
+# Heavy build products live outside the repository.
+CACHE=${SSIF_BMC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ssif-bmc-rs}
+ARCH=arm
+CROSS_COMPILE=arm-linux-gnueabihf-
+export ARCH CROSS_COMPILE
+export LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm-19/lib}
+export PATH="$HOME/.cargo/bin:$PATH"
+export DEBIAN_FRONTEND=noninteractive
+
+mkdir -p "$CACHE"
+
+_t0=${_SSIF_T0:-$(date +%s)}
+export _SSIF_T0=$_t0
+
+# stage NAME: print a progress line with the elapsed time of the whole run.
+stage() {
+	local now
+	now=$(date +%s)
+	printf '==> [%4ss] %s\n' "$((now - _t0))" "$*"
+}
+
+die() {
+	echo "error: $*" >&2
+	exit 1
+}
+
+# Source tree of the unpacked kernel (set by fetch-kernel.sh).
+ksrc_dir() {
+	echo "$CACHE/linux-source-$KVER"
+}
+
+# Hash of everything that decides the kernel configuration.
+config_key() {
+	sha256sum < "$REPO/kconfig/ast2600-rust.config" | cut -c1-12
+}
+
+# Build directory of the cached kernel, keyed by version and config fragment.
+kbuild_dir() {
+	local v
+	v=$(cat "$(ksrc_dir)/.debian-version" 2>/dev/null || echo "$KVER")
+	echo "$CACHE/build-$v-$(config_key)"
+}
+
+kmake() {
+	make -C "$(ksrc_dir)" O="$(kbuild_dir)" ARCH=$ARCH CROSS_COMPILE=$CROSS_COMPILE \
+		LLVM= -j"$(nproc)" "$@"
+}
