@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A misc device whose files support `poll`, which `kernel::miscdevice` does not offer.
+//!
+//! Each open file holds its own reference to the handler (an `Arc` in `private_data`), so the
+//! registration can go away while files are still open: the handler outlives it, and the
+//! module cannot be unloaded while a file is open (`owner` is set).
+
+use kernel::{
+    bindings,
+    error::{from_result, to_result},
+    ffi::{c_char, c_int, c_uint, c_void},
+    fs::File,
+    prelude::*,
+    sync::{poll::PollTable, Arc, ArcBorrow},
+    types::{ForeignOwnable, Opaque},
+    uaccess::{UserPtr, UserSlice, UserSliceReader, UserSliceWriter},
+};
+
+/// Poll bits (`include/uapi/linux/eventpoll.h`).
+pub(crate) mod poll_bits {
+    /// `EPOLLIN`.
+    pub(crate) const IN: u32 = 0x0001;
+    /// `EPOLLOUT`.
+    pub(crate) const OUT: u32 = 0x0004;
+    /// `EPOLLERR`.
+    pub(crate) const ERR: u32 = 0x0008;
+    /// `EPOLLHUP`.
+    pub(crate) const HUP: u32 = 0x0010;
+    /// `EPOLLRDNORM`.
+    pub(crate) const RDNORM: u32 = 0x0040;
+    /// `EPOLLWRNORM`.
+    pub(crate) const WRNORM: u32 = 0x0100;
+}
+
+/// The file operations of a [`PollMiscDevice`].
+pub(crate) trait FileHandler: Send + Sync + Sized + 'static {
+    /// A file is being opened.
+    fn open(&self) -> Result;
+    /// A file is being closed.
+    fn release(&self);
+    /// `read(2)` into `out`.
+    fn read(&self, out: UserSliceWriter, nonblocking: bool) -> Result<usize>;
+    /// `write(2)` from `input`.
+    fn write(&self, input: UserSliceReader) -> Result<usize>;
+    /// `poll(2)`: register on `table` and return the ready mask ([`poll_bits`]).
+    fn poll(&self, file: &File, table: PollTable<'_>) -> u32;
+}
+
+/// A registered misc device serving a [`FileHandler`].
+///
+/// # Invariants
+///
+/// `misc` is registered with `misc_register`, its `fops` are [`PollMiscDevice::<T>::FOPS`], and
+/// `handler` is initialised before it and outlives the registration.
+#[pin_data(PinnedDrop)]
+pub(crate) struct PollMiscDevice<T: FileHandler> {
+    handler: Arc<T>,
+    #[pin]
+    misc: Opaque<bindings::miscdevice>,
+}
+
+// SAFETY: The registration can be dropped from any thread; `misc_deregister` does not care.
+unsafe impl<T: FileHandler> Send for PollMiscDevice<T> {}
+// SAFETY: No method touches `misc` through `&self`; `handler` is `Sync`.
+unsafe impl<T: FileHandler> Sync for PollMiscDevice<T> {}
+
+impl<T: FileHandler> PollMiscDevice<T> {
+    const FOPS: bindings::file_operations = bindings::file_operations {
+        owner: kernel::module::this_module::<crate::LocalModule>().as_ptr(),
+        open: Some(Self::open),
+        release: Some(Self::release),
+        read: Some(Self::read),
+        write: Some(Self::write),
+        poll: Some(Self::poll),
+        llseek: Some(bindings::noop_llseek),
+        ..pin_init::zeroed()
+    };
+
+    /// Registers the misc device `name` (dynamic minor, file mode `mode`) serving `handler`.
+    pub(crate) fn register(name: &'static CStr, mode: u16, handler: Arc<T>) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            handler,
+            // SAFETY: `slot` is valid for writes; it is fully initialised before registration,
+            // and `FOPS` and `name` are static.
+            misc <- Opaque::try_ffi_init(move |slot: *mut bindings::miscdevice| unsafe {
+                slot.write(pin_init::zeroed());
+                (*slot).minor = bindings::MISC_DYNAMIC_MINOR as c_int;
+                (*slot).name = name.as_char_ptr();
+                (*slot).fops = &Self::FOPS;
+                (*slot).mode = mode;
+                to_result(bindings::misc_register(slot))
+            }),
+        }? Error)
+    }
+
+    /// # Safety
+    ///
+    /// `file` is being opened through `misc_open`, which set `private_data` to our `miscdevice`
+    /// and holds `misc_mtx`, so the registration cannot be dropped concurrently.
+    unsafe extern "C" fn open(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+        // SAFETY: Per the function's safety requirements, `private_data` points at the `misc`
+        // field of a live `Self`.
+        let this = unsafe {
+            &*kernel::container_of!((*file).private_data.cast::<Opaque<bindings::miscdevice>>(), Self, misc)
+        };
+        from_result(|| {
+            this.handler.open()?;
+            let handler = this.handler.clone();
+            // SAFETY: `file` is valid; from now on `private_data` owns one handler reference,
+            // released in `release`.
+            unsafe { (*file).private_data = handler.into_foreign().cast() };
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// `file` was opened by [`Self::open`].
+    unsafe fn handler<'a>(file: *mut bindings::file) -> ArcBorrow<'a, T> {
+        // SAFETY: Per the function's safety requirements, `private_data` holds a reference from
+        // `into_foreign`, kept until `release`, which cannot run concurrently with other
+        // file operations.
+        unsafe { <Arc<T> as ForeignOwnable>::borrow((*file).private_data.cast()) }
+    }
+
+    /// # Safety
+    ///
+    /// `file` was opened by [`Self::open`] and is being released.
+    unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+        // SAFETY: Per the function's safety requirements, this takes back the reference `open`
+        // stored; no other operation can use it any more.
+        let handler = unsafe { <Arc<T> as ForeignOwnable>::from_foreign((*file).private_data.cast()) };
+        handler.release();
+        0
+    }
+
+    /// # Safety
+    ///
+    /// `file` was opened by [`Self::open`]; `buf` is a user pointer valid for `len` bytes as far
+    /// as the caller is concerned (checked on access).
+    unsafe extern "C" fn read(
+        file: *mut bindings::file,
+        buf: *mut c_char,
+        len: usize,
+        _pos: *mut bindings::loff_t,
+    ) -> isize {
+        // SAFETY: Per the function's safety requirements.
+        let handler = unsafe { Self::handler(file) };
+        // SAFETY: `file` is valid for the duration of the call.
+        let nonblocking = unsafe { (*file).f_flags } & bindings::O_NONBLOCK != 0;
+        let out = UserSlice::new(UserPtr::from_ptr(buf.cast::<c_void>()), len).writer();
+        match handler.read(out, nonblocking) {
+            Ok(n) => n as isize,
+            Err(e) => e.to_errno() as isize,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// As for [`Self::read`].
+    unsafe extern "C" fn write(
+        file: *mut bindings::file,
+        buf: *const c_char,
+        len: usize,
+        _pos: *mut bindings::loff_t,
+    ) -> isize {
+        // SAFETY: Per the function's safety requirements.
+        let handler = unsafe { Self::handler(file) };
+        let input = UserSlice::new(UserPtr::from_ptr(buf.cast_mut().cast::<c_void>()), len).reader();
+        match handler.write(input) {
+            Ok(n) => n as isize,
+            Err(e) => e.to_errno() as isize,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `file` was opened by [`Self::open`]; `table` is null or a valid poll table for the call.
+    unsafe extern "C" fn poll(file: *mut bindings::file, table: *mut bindings::poll_table) -> c_uint {
+        // SAFETY: Per the function's safety requirements.
+        let handler = unsafe { Self::handler(file) };
+        // SAFETY: `file` is valid for the duration of the call and no `fdget_pos` region is
+        // active on it from here.
+        let file_ref = unsafe { File::from_raw_file(file) };
+        // SAFETY: `table` is null or valid for the duration of the call.
+        let table = unsafe { PollTable::from_raw(table) };
+        handler.poll(file_ref, table)
+    }
+}
+
+#[pinned_drop]
+impl<T: FileHandler> PinnedDrop for PollMiscDevice<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: By the type invariant `misc` is registered. Once this returns no `open` can
+        // reach it; files already open hold their own handler reference.
+        unsafe { bindings::misc_deregister(self.misc.get()) };
+    }
+}

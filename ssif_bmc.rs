@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! BMC side of the IPMI SMBus System Interface (SSIF).
+//!
+//! The host talks IPMI to the BMC over SMBus; this driver is the BMC's I2C target. Requests are
+//! handed to user space through `/dev/ipmi-ssif-host` (ABI of `<linux/ipmi_ssif_bmc.h>`), and
+//! responses written there are served to the host's reads.
+//!
+//! - [`protocol`]: the SSIF state machine, pure `core` Rust, also tested on the host;
+//! - [`state`]: that machine under an IRQ-safe spinlock, shared by bus, timer and file;
+//! - [`target`], [`chardev`], [`deadline`]: the thin FFI glue (I2C target registration, misc
+//!   device with `poll`, `timer_list`).
+
+use kernel::{debugfs, device::Core, i2c, of, prelude::*, str::CString, sync::Arc};
+
+mod chardev;
+mod deadline;
+#[cfg(CONFIG_SSIF_BMC_RUST_KUNIT_TEST)]
+mod kunit;
+pub mod protocol;
+mod state;
+mod target;
+
+use chardev::PollMiscDevice;
+use state::Shared;
+use target::TargetRegistration;
+
+/// Longest response deadline accepted, in milliseconds (the host driver gives up after ~15 s).
+const TIMEOUT_MAX_MS: u32 = 60_000;
+
+kernel::i2c_device_table!(
+    I2C_TABLE,
+    <SsifBmcDriver as i2c::Driver>::IdInfo,
+    [(i2c::DeviceId::new(c"ipmi-ssif-host"), ())]
+);
+
+kernel::of_device_table!(
+    OF_TABLE,
+    <SsifBmcDriver as i2c::Driver>::IdInfo,
+    [(of::DeviceId::new(c"ssif-bmc"), ())]
+);
+
+struct SsifBmcDriver;
+
+/// The `counters` debugfs file: one `name value` line per counter.
+struct CounterView(Arc<Shared>);
+
+impl core::fmt::Debug for CounterView {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut result = Ok(());
+        self.0.counters().for_each(|name, value| {
+            if result.is_ok() {
+                result = writeln!(f, "{name} {value}");
+            }
+        });
+        result
+    }
+}
+
+/// Retires the shared state when the device goes away (see [`Shared::retire`]).
+struct Retire(Arc<Shared>);
+
+impl Drop for Retire {
+    fn drop(&mut self) {
+        self.0.retire();
+    }
+}
+
+/// A bound SSIF device. Fields are dropped in declaration order, the reverse of probe: no new
+/// opens, no debugfs, no bus events, then the deadline stops and sleepers get `ENODEV`.
+#[pin_data]
+struct SsifBmc {
+    #[pin]
+    _misc: PollMiscDevice<Shared>,
+    #[pin]
+    _counters: debugfs::File<CounterView>,
+    _debugfs: debugfs::Dir,
+    _target: TargetRegistration,
+    _retire: Retire,
+}
+
+impl SsifBmcDriver {
+    /// Checks the configuration and creates the shared state.
+    fn shared(client: &i2c::I2cClient<Core<'_>>) -> Result<(Arc<Shared>, CString)> {
+        let dev = client.as_ref();
+        let timeout_ms = module_parameters::response_timeout_ms.value();
+        if timeout_ms == 0 || timeout_ms > TIMEOUT_MAX_MS {
+            dev_err!(
+                dev,
+                "response_timeout_ms={} is out of range (1..={})\n",
+                timeout_ms,
+                TIMEOUT_MAX_MS
+            );
+            return Err(EINVAL);
+        }
+        let (address, adapter) = target::client_location(client);
+        let name = CString::try_from_fmt(fmt!("ssif_bmc-{}-{:04x}", adapter, address))?;
+        Ok((Shared::new(address as u8, timeout_ms)?, name))
+    }
+}
+
+impl i2c::Driver for SsifBmcDriver {
+    type IdInfo = ();
+    type Data<'bound> = SsifBmc;
+
+    const I2C_ID_TABLE: Option<i2c::IdTable<Self::IdInfo>> = Some(&I2C_TABLE);
+    const OF_ID_TABLE: Option<of::IdTable<Self::IdInfo>> = Some(&OF_TABLE);
+
+    fn probe<'bound>(
+        client: &'bound i2c::I2cClient<Core<'_>>,
+        _info: Option<&'bound Self::IdInfo>,
+    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+        let prepared = Self::shared(client);
+        try_pin_init!(SsifBmc {
+            // Everything the callbacks use exists before the first callback can run; the
+            // misc device, the way in for user space, comes last.
+            _retire: Retire(prepared.as_ref().map_err(|e| *e)?.0.clone()),
+            _target: TargetRegistration::new(client, prepared.as_ref().map_err(|e| *e)?.0.clone())
+                .inspect_err(|e| {
+                    dev_err!(client.as_ref(), "cannot register as I2C target: {:?}\n", e)
+                })?,
+            _debugfs: debugfs::Dir::new(&prepared.as_ref().map_err(|e| *e)?.1),
+            _counters <- _debugfs.read_only_file(
+                c"counters",
+                CounterView(prepared.as_ref().map_err(|e| *e)?.0.clone()),
+            ),
+            _misc <- PollMiscDevice::register(
+                c"ipmi-ssif-host",
+                0o600,
+                prepared.as_ref().map_err(|e| *e)?.0.clone(),
+            ),
+        }? Error)
+    }
+}
+
+kernel::module_i2c_driver! {
+    type: SsifBmcDriver,
+    name: "ssif_bmc",
+    authors: ["ssif-bmc-rs developers"],
+    description: "IPMI SMBus System Interface (SSIF), BMC side, in Rust",
+    license: "GPL",
+    params: {
+        response_timeout_ms: u32 {
+            default: 500,
+            description: "Drop a request user space has not answered after this many ms (1..60000)",
+        },
+    },
+}

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The state shared by the bus interrupt, the response deadline and the open file: the
+//! protocol core under an IRQ-safe spinlock, plus the wait queue readers and pollers sleep on.
+//!
+//! It is reference-counted: the bound device, the target registration and every open file
+//! hold a reference, so unbinding while the file is open or a reader sleeps is safe. After
+//! [`Shared::retire`] every file operation fails with `ENODEV` and `poll` reports
+//! `EPOLLHUP | EPOLLERR`.
+
+use crate::{
+    chardev::{poll_bits, FileHandler},
+    deadline::{ms_to_jiffies, Deadline, Expiry},
+    impl_has_deadline,
+    protocol::{BusEvent, Counters, Effect, Message, RespondError, Reply, Ssif, USER_MSG_SIZE},
+    target::TargetHandler,
+};
+use kernel::{
+    ffi::c_ulong,
+    fs::File,
+    new_poll_condvar, new_spinlock_irq,
+    prelude::*,
+    sync::{
+        atomic::{ordering, Atomic},
+        poll::{PollCondVar, PollTable},
+        Arc, SpinLockIrq,
+    },
+    uaccess::{UserSliceReader, UserSliceWriter},
+};
+
+struct Inner {
+    ssif: Ssif,
+    /// Expiry of the armed response deadline, to tell a stale timer callback from a real one.
+    deadline: Option<Expiry>,
+    /// The device is unbound: no more requests will come.
+    retired: bool,
+}
+
+/// Shared state of one SSIF device.
+#[pin_data]
+pub(crate) struct Shared {
+    // Declared first: dropped (and shut down) before anything its callback uses.
+    #[pin]
+    deadline: Deadline<Shared>,
+    #[pin]
+    inner: SpinLockIrq<Inner>,
+    /// Woken whenever readability or writability may have changed.
+    #[pin]
+    waiters: PollCondVar,
+    timeout: c_ulong,
+    open: Atomic<bool>,
+}
+
+impl_has_deadline!(Shared, deadline, Shared::deadline_expired);
+
+impl Shared {
+    /// New state for a target at 7-bit `address` with a response deadline of `timeout_ms`.
+    pub(crate) fn new(address: u8, timeout_ms: u32) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                deadline <- Deadline::new(),
+                inner <- new_spinlock_irq!(Inner {
+                    ssif: Ssif::new(address),
+                    deadline: None,
+                    retired: false,
+                }, "ssif_bmc::Shared::inner"),
+                waiters <- new_poll_condvar!("ssif_bmc::Shared::waiters"),
+                timeout: ms_to_jiffies(timeout_ms),
+                open: Atomic::new(false),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// The device is going away. Called after the target is unregistered: stops the deadline
+    /// for good and wakes every sleeper, which then sees `ENODEV`.
+    pub(crate) fn retire(&self) {
+        self.deadline.shutdown();
+        self.inner.lock().retired = true;
+        self.waiters.notify_all();
+    }
+
+    /// A snapshot of the counters.
+    pub(crate) fn counters(&self) -> Counters {
+        *self.inner.lock().ssif.counters()
+    }
+
+    fn deadline_expired(&self) {
+        let mut inner = self.inner.lock();
+        match inner.deadline {
+            Some(expiry) if expiry.is_due() => inner.deadline = None,
+            // Disarmed or re-armed while this callback waited for the lock.
+            _ => return,
+        }
+        let dropped = inner.ssif.expire();
+        drop(inner);
+        if dropped {
+            self.waiters.notify_all();
+        }
+    }
+}
+
+impl TargetHandler for Shared {
+    fn on_event(&self, event: BusEvent) -> Reply {
+        let mut inner = self.inner.lock();
+        let step = inner.ssif.on_bus(event);
+        if step.effect == Effect::RequestReady {
+            inner.deadline = Some(self.deadline.arm(self.timeout));
+            drop(inner);
+            self.waiters.notify_all();
+        }
+        step.reply
+    }
+}
+
+impl FileHandler for Shared {
+    fn open(&self) -> Result {
+        if self.inner.lock().retired {
+            return Err(ENODEV);
+        }
+        self.open
+            .cmpxchg(false, true, ordering::Full)
+            .map(|_| ())
+            .map_err(|_| EBUSY)
+    }
+
+    fn release(&self) {
+        self.inner.lock().ssif.release();
+        self.open.store(false, ordering::Release);
+        self.waiters.notify_all();
+    }
+
+    fn read(&self, mut out: UserSliceWriter, nonblocking: bool) -> Result<usize> {
+        let mut inner = self.inner.lock();
+        let (request, seq) = loop {
+            if inner.retired {
+                return Err(ENODEV);
+            }
+            if let Some(size) = inner.ssif.request_user_size() {
+                // Too small a buffer leaves the request queued.
+                if out.len() < size {
+                    return Err(EINVAL);
+                }
+                if let Some(taken) = inner.ssif.take_request() {
+                    break taken;
+                }
+            }
+            if nonblocking {
+                return Err(EAGAIN);
+            }
+            if self.waiters.wait_interruptible(&mut inner) {
+                return Err(ERESTARTSYS);
+            }
+        };
+        drop(inner);
+        let mut buf = [0u8; USER_MSG_SIZE];
+        let size = request.encode_user(&mut buf).ok_or(EINVAL)?;
+        if let Err(e) = out.write_slice(&buf[..size]) {
+            // Not delivered: offer it again.
+            self.inner.lock().ssif.untake_request(seq);
+            self.waiters.notify_all();
+            return Err(e);
+        }
+        Ok(size)
+    }
+
+    fn write(&self, mut input: UserSliceReader) -> Result<usize> {
+        let count = input.len();
+        let mut buf = [0u8; USER_MSG_SIZE];
+        let bytes = buf.get_mut(..count).ok_or(EINVAL)?;
+        input.read_slice(bytes)?;
+        let response = Message::decode_user(bytes).ok_or(EINVAL)?;
+        let mut inner = self.inner.lock();
+        if inner.retired {
+            return Err(ENODEV);
+        }
+        match inner.ssif.respond(response) {
+            Ok(()) => {
+                inner.deadline = None;
+                self.deadline.disarm();
+            }
+            Err(RespondError::Expired) => return Err(ETIMEDOUT),
+            Err(RespondError::NoRequest) => return Err(EINVAL),
+        }
+        drop(inner);
+        self.waiters.notify_all();
+        Ok(count)
+    }
+
+    fn poll(&self, file: &File, table: PollTable<'_>) -> u32 {
+        table.register_wait(file, &self.waiters);
+        let inner = self.inner.lock();
+        if inner.retired {
+            return poll_bits::HUP | poll_bits::ERR;
+        }
+        let mut mask = 0;
+        if inner.ssif.request_ready() {
+            mask |= poll_bits::IN | poll_bits::RDNORM;
+        }
+        if inner.ssif.response_wanted() {
+            mask |= poll_bits::OUT | poll_bits::WRNORM;
+        }
+        mask
+    }
+}
