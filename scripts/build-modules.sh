@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Build what runs in the VM, into $CACHE/out (never into the repo):
+#   module/ssif_bmc.ko        our driver
+#   module-kunit/ssif_bmc.ko  our driver with its KUnit suite
+#   link/ssif_link.ko         the software SMBus link (test only)
+#   ssif-bmc.dtb              ast2600-evb + the ssif-bmc node
+#   tools/                    ssif-responder, ssif-vmtest (static armv7)
+. "$(dirname "$0")/lib.sh"
+
+KB=$(kbuild_dir)
+SRC=$(ksrc_dir)
+OUT="$CACHE/out"
+mkdir -p "$OUT/module" "$OUT/module-kunit" "$OUT/link" "$OUT/tools"
+
+stage "modules: ssif_bmc.ko, ssif_bmc.ko (KUnit), ssif_link.ko"
+mk() { make -s -C "$KB" ARCH=$ARCH CROSS_COMPILE=$CROSS_COMPILE CONFIG_SSIF_BMC_RUST=m "$@" modules; }
+mk M="$REPO" MO="$OUT/module"
+mk M="$REPO" MO="$OUT/module-kunit" KUNIT=1
+mk M="$REPO/tests/vm/ssif_link" MO="$OUT/link"
+
+stage "dtb: dts/aspeed-ast2600-evb-ssif.dts"
+cpp -nostdinc -undef -x assembler-with-cpp -D__DTS__ \
+	-I "$SRC/arch/arm/boot/dts/aspeed" -I "$SRC/scripts/dtc/include-prefixes" -I "$SRC/include" \
+	"$REPO/dts/aspeed-ast2600-evb-ssif.dts" | "$KB/scripts/dtc/dtc" -q -I dts -O dtb -o "$OUT/ssif-bmc.dtb" -
+
+stage "tools: ssif-responder, ssif-vmtest (armv7, static)"
+(cd "$REPO/tools" && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$OUT/tools-target" cargo build -q --release \
+	-Zbuild-std=std,panic_abort --target armv7-unknown-linux-gnueabihf)
+cp "$OUT/tools-target/armv7-unknown-linux-gnueabihf/release/ssif-responder" \
+	"$OUT/tools-target/armv7-unknown-linux-gnueabihf/release/ssif-vmtest" "$OUT/tools/"

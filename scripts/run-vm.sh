@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# run-vm.sh SCENARIO LOG [TIMEOUT_S]: boot the AST2600 EVB in QEMU with the
+# built kernel, our dtb and initramfs, run /scenarios/SCENARIO.sh, save the
+# console to LOG. Exits 0 if the guest reported the scenario's rc=0, 1 if it
+# reported a failure, 124 on timeout, 3 if the guest died without a report.
+. "$(dirname "$0")/lib.sh"
+
+scenario=$1
+log=$2
+limit=${3:-600}
+KB=$(kbuild_dir)
+OUT="$CACHE/out"
+stage "vm: booting ast2600-evb, scenario '$scenario' (timeout ${limit}s, console log $log)"
+qemu-system-arm -M ast2600-evb -m 1G -nographic -no-reboot \
+	-kernel "$KB/arch/arm/boot/zImage" -dtb "$OUT/ssif-bmc.dtb" -initrd "$OUT/initramfs.cpio.gz" \
+	-append "console=ttyS4,115200n8 rdinit=/init panic=-1 ssif.scenario=$scenario" \
+	</dev/null >"$log" 2>&1 &
+qemu=$!
+# The guest reboots (and QEMU exits, -no-reboot) when done; stop it ourselves
+# once it has reported, or when the time is up.
+start=$(date +%s)
+while kill -0 $qemu 2>/dev/null; do
+	if grep -q "ssif-vm: scenario $scenario rc=" "$log"; then
+		sleep 2
+		break
+	fi
+	if [ $(($(date +%s) - start)) -ge "$limit" ]; then
+		kill $qemu 2>/dev/null
+		wait $qemu 2>/dev/null
+		echo "vm: TIMEOUT after ${limit}s"
+		exit 124
+	fi
+	sleep 0.5
+done
+kill $qemu 2>/dev/null || true
+wait $qemu 2>/dev/null || true
+rc=$(sed -n "s/.*ssif-vm: scenario $scenario rc=\([0-9]*\).*/\1/p" "$log" | tail -n1)
+stage "vm: guest finished (scenario rc=${rc:-none})"
+[ -n "$rc" ] || exit 3
+[ "$rc" = 0 ] || exit 1
+exit 0

@@ -1,0 +1,23 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
+# /init of the test VM: mount, run the scenario named by ssif.scenario= on the
+# kernel command line, report its exit code, power off.
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sys /sys
+/bin/busybox mount -t devtmpfs dev /dev 2>/dev/null
+/bin/busybox --install -s /bin
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+mount -t debugfs none /sys/kernel/debug
+mkdir -p /dev/pts /tmp
+scenario=$(sed -n 's/.*ssif\.scenario=\([a-z0-9_-]*\).*/\1/p' /proc/cmdline)
+echo "ssif-vm: scenario ${scenario:-none} starts"
+if [ -f "/scenarios/$scenario.sh" ]; then
+	sh "/scenarios/$scenario.sh"
+	rc=$?
+else
+	echo "ssif-vm: no scenario '$scenario'"
+	rc=2
+fi
+echo "ssif-vm: scenario $scenario rc=$rc"
+sync
+reboot -f

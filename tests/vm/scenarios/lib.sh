@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for the VM scenarios (sourced).
+MOD=/lib/modules/ssif
+PASS=0
+FAIL=0
+
+# check NAME CMD...: run CMD, report "check: NAME ok|FAIL".
+check() {
+	name=$1
+	shift
+	if "$@"; then
+		PASS=$((PASS + 1))
+		echo "check: $name ok"
+	else
+		FAIL=$((FAIL + 1))
+		echo "check: $name FAIL"
+	fi
+}
+
+# The bus number of the adapter named $1.
+bus_of() {
+	for d in /sys/bus/i2c/devices/i2c-*; do
+		if [ "$(cat "$d/name")" = "$1" ]; then
+			echo "${d##*i2c-}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# wait_for PATH [tenths]: wait until PATH exists.
+wait_for() {
+	n=${2:-50}
+	while [ ! -e "$1" ] && [ "$n" -gt 0 ]; do
+		sleep 0.1
+		n=$((n - 1))
+	done
+	[ -e "$1" ]
+}
+
+# Kernel log problems: oops, BUG, WARN, lockdep, leaks.
+no_splat() {
+	if dmesg | grep -E 'WARNING:|BUG:|Oops|Unable to handle|possible recursive locking|circular locking|inconsistent lock state|sleeping function called from invalid context|unreferenced object|ODEBUG|refcount_t:|Kernel panic' >/tmp/splat; then
+		echo "splat:"
+		cat /tmp/splat
+		return 1
+	fi
+	return 0
+}
+
+# kmemleak: scan and report nothing new.
+no_leaks() {
+	[ -e /sys/kernel/debug/kmemleak ] || return 0
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 1
+	echo scan > /sys/kernel/debug/kmemleak
+	leaks=$(grep -c 'unreferenced object' /sys/kernel/debug/kmemleak)
+	if [ "$leaks" != 0 ]; then
+		head -n 40 /sys/kernel/debug/kmemleak
+		return 1
+	fi
+	return 0
+}
+
+counters_file() {
+	ls /sys/kernel/debug/ssif_bmc-"$1"-0010/counters 2>/dev/null
+}
+
+counter() {
+	awk -v k="$2" '$1 == k { print $2 }' "$(counters_file "$1")"
+}
+
+# The bytes 1..N as ipmitool raw arguments.
+payload() {
+	i=0
+	while [ $i -lt "$1" ]; do
+		printf '0x%02x ' $(((i * 7 + 3) % 256))
+		i=$((i + 1))
+	done
+}
+
+# Bring our driver up on the software link with the responder serving it.
+# Sets HOST_BUS and BMC_BUS.
+link_up() {
+	insmod $MOD/ssif_link.ko || return 1
+	BMC_BUS=$(bus_of ssif-link-bmc) && HOST_BUS=$(bus_of ssif-link-host) || return 1
+	echo ipmi-ssif-host 0x1010 > /sys/bus/i2c/devices/i2c-$BMC_BUS/new_device
+	wait_for /dev/ipmi-ssif-host || return 1
+	ssif-responder "$@" &
+	RESPONDER=$!
+	return 0
+}
+
+summary() {
+	echo "checks: $PASS passed, $FAIL failed"
+	[ "$FAIL" = 0 ] && [ "$PASS" -gt 0 ]
+}

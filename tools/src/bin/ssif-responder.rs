@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Serves `/dev/ipmi-ssif-host` the way OpenBMC's ssifbridged does: `O_RDWR | O_NONBLOCK`,
+//! `poll`, a 258-byte read buffer, and one `write()` of `[u32 len][netfn|1][cmd][cc][data]`
+//! per reply. Answers a few App commands and an OEM echo (see `ipmi::answer`); anything else
+//! gets completion code 0xC1.
+//!
+//! Options: `--device PATH`, `--delay-ms N` (answer late), `-v` (one line per request).
+
+use ssif_tools::ipmi::{answer, READ_BUF};
+use std::{ffi::CString, io, thread, time::Duration};
+
+fn open(path: &str) -> io::Result<libc::c_int> {
+    let c = CString::new(path).unwrap();
+    // SAFETY: `c` is a valid C string.
+    let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDWR | libc::O_NONBLOCK) };
+    if fd < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(fd)
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let opt = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let device = opt("--device").unwrap_or_else(|| "/dev/ipmi-ssif-host".into());
+    let delay = Duration::from_millis(opt("--delay-ms").and_then(|v| v.parse().ok()).unwrap_or(0));
+    let verbose = args.iter().any(|a| a == "-v");
+    let mut global_enables = 0u8;
+
+    loop {
+        let fd = match open(&device) {
+            Ok(fd) => fd,
+            Err(e) => {
+                eprintln!("ssif-responder: open {device}: {e}; retrying");
+                thread::sleep(Duration::from_millis(200));
+                continue;
+            }
+        };
+        if verbose {
+            eprintln!("ssif-responder: serving {device}");
+        }
+        serve(fd, delay, verbose, &mut global_enables);
+        // SAFETY: `fd` is ours.
+        unsafe { libc::close(fd) };
+    }
+}
+
+/// Serves until the device goes away (unbind: POLLHUP / ENODEV).
+fn serve(fd: libc::c_int, delay: Duration, verbose: bool, global_enables: &mut u8) {
+    let mut buf = [0u8; READ_BUF];
+    loop {
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: `pfd` is valid for the call.
+        if unsafe { libc::poll(&mut pfd, 1, -1) } < 0 {
+            continue;
+        }
+        if pfd.revents & (libc::POLLHUP | libc::POLLERR) != 0 {
+            eprintln!("ssif-responder: device gone");
+            return;
+        }
+        // SAFETY: `buf` is valid for `buf.len()` bytes.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            match io::Error::last_os_error().raw_os_error() {
+                Some(libc::EAGAIN) | Some(libc::EINTR) => continue,
+                _ => return,
+            }
+        }
+        let len = u32::from_ne_bytes(buf[..4].try_into().unwrap()) as usize;
+        let request = &buf[4..4 + len.min(READ_BUF - 4)];
+        let response = answer(request, global_enables);
+        if verbose {
+            eprintln!(
+                "ssif-responder: request {:02x?} -> {} bytes",
+                &request[..request.len().min(4)],
+                response.len()
+            );
+        }
+        thread::sleep(delay);
+        let mut out = (response.len() as u32).to_ne_bytes().to_vec();
+        out.extend_from_slice(&response);
+        // SAFETY: `out` is valid for `out.len()` bytes.
+        let w = unsafe { libc::write(fd, out.as_ptr().cast(), out.len()) };
+        if w < 0 {
+            eprintln!("ssif-responder: write: {}", io::Error::last_os_error());
+        }
+    }
+}

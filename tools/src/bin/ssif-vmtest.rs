@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Bus-level tests through the software SMBus link (`/dev/i2c-N` of "ssif-link-host"), for the
+//! sequences Linux's ipmi_ssif never sends. Needs the driver bound on "ssif-link-bmc" at 0x10,
+//! `ssif-responder` serving it, and no host driver on the link.
+//!
+//! Usage: `ssif-vmtest BUS COUNTERS_FILE`. Prints `vmtest: NAME ok|FAIL ...` per scenario and
+//! `vmtest: N passed, N failed`; exits non-zero on any failure.
+
+use ssif_tools::{ipmi::answer, smbus::Smbus};
+use std::{collections::HashMap, fs, thread, time::Duration};
+
+const ADDR: u16 = 0x10;
+const GET_DEVICE_ID: [u8; 2] = [0x18, 0x01];
+
+struct Ctx {
+    bus: Smbus,
+    counters: String,
+}
+
+type Outcome = Result<(), String>;
+
+impl Ctx {
+    fn counters(&self) -> HashMap<String, u64> {
+        fs::read_to_string(&self.counters)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .filter_map(|(k, v)| Some((k.to_string(), v.trim().parse().ok()?)))
+            .collect()
+    }
+
+    /// Runs `f` and checks that counter `name` grew by exactly `by`.
+    fn expect_counter(&self, name: &str, by: u64, f: impl FnOnce(&Ctx) -> Outcome) -> Outcome {
+        let before = self
+            .counters()
+            .get(name)
+            .copied()
+            .ok_or(format!("no counter {name}"))?;
+        f(self)?;
+        let after = self.counters()[name];
+        if after != before + by {
+            return Err(format!("{name}: {before} -> {after}, expected +{by}"));
+        }
+        Ok(())
+    }
+
+    fn write_request(&self, msg: &[u8]) -> Outcome {
+        let e = |e: std::io::Error| format!("write: {e}");
+        if msg.len() <= 32 {
+            return self.bus.block_write(0x02, msg).map_err(e);
+        }
+        self.bus.block_write(0x06, &msg[..32]).map_err(e)?;
+        let mut rest = &msg[32..];
+        while rest.len() > 32 {
+            self.bus.block_write(0x07, &rest[..32]).map_err(e)?;
+            rest = &rest[32..];
+        }
+        self.bus.block_write(0x08, rest).map_err(e)
+    }
+
+    /// Reads 0x03, retrying while the BMC NAKs (it is busy until user space answers).
+    fn read_first(&self) -> Result<Vec<u8>, String> {
+        for _ in 0..400 {
+            match self.bus.block_read(0x03) {
+                Ok(v) => return Ok(v),
+                Err(_) => thread::sleep(Duration::from_millis(5)),
+            }
+        }
+        Err("no response within 2 s".into())
+    }
+
+    fn read_response(&self) -> Result<Vec<u8>, String> {
+        let first = self.read_first()?;
+        if first.len() == 32 && first[..2] == [0, 1] {
+            let mut out = first[2..].to_vec();
+            loop {
+                let part = self
+                    .bus
+                    .block_read(0x09)
+                    .map_err(|e| format!("read 0x09: {e}"))?;
+                let (&block, data) = part.split_first().ok_or("empty middle part")?;
+                out.extend_from_slice(data);
+                if block == 0xff {
+                    return Ok(out);
+                }
+            }
+        }
+        Ok(first)
+    }
+
+    fn transact(&self, msg: &[u8]) -> Result<Vec<u8>, String> {
+        self.write_request(msg)?;
+        self.read_response()
+    }
+
+    /// The transaction every fault must be followed by: it must succeed.
+    fn clean(&self) -> Outcome {
+        for pec in [true, false] {
+            self.bus.set_pec(pec).map_err(|e| e.to_string())?;
+            let got = self.transact(&GET_DEVICE_ID)?;
+            let want = answer(&GET_DEVICE_ID, &mut 0);
+            if got != want {
+                return Err(format!("Get Device ID (pec={pec}): got {got:02x?}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn echo(data: &[u8]) -> Vec<u8> {
+    let mut req = vec![0x30 << 2, 0x01];
+    req.extend_from_slice(data);
+    req
+}
+
+fn set_link_fault(name: &str, value: &str) -> Outcome {
+    fs::write(format!("/sys/module/ssif_link/parameters/{name}"), value)
+        .map_err(|e| format!("{name}: {e}"))
+}
+
+fn scenarios() -> Vec<(&'static str, fn(&Ctx) -> Outcome)> {
+    vec![
+        ("get_device_id_with_and_without_pec", |c| c.clean()),
+        ("echo_200_bytes_multipart_both_ways", |c| {
+            let data: Vec<u8> = (0..198u32).map(|i| (i * 13 + 5) as u8).collect();
+            let got = c.transact(&echo(&data))?;
+            (got == answer(&echo(&data), &mut 0))
+                .then_some(())
+                .ok_or(format!("echo mismatch: {got:02x?}"))
+        }),
+        ("zero_length_0x07_ends_message", |c| {
+            let req = echo(&[0x42; 62]); // 64 bytes: START 32 + MIDDLE 32 + MIDDLE 0
+            c.bus
+                .block_write(0x06, &req[..32])
+                .map_err(|e| e.to_string())?;
+            c.bus
+                .block_write(0x07, &req[32..])
+                .map_err(|e| e.to_string())?;
+            // i2c-dev refuses empty SMBus block writes: send the bytes raw.
+            c.bus.raw_write(&[0x07, 0x00]).map_err(|e| e.to_string())?;
+            let got = c.read_response()?;
+            (got == answer(&req, &mut 0))
+                .then_some(())
+                .ok_or(format!("got {got:02x?}"))
+        }),
+        ("retry_0x0a_rereads_a_block", |c| {
+            c.write_request(&echo(&[7; 98]))?;
+            c.read_first()?;
+            let b0 = c.bus.block_read(0x09).map_err(|e| e.to_string())?;
+            let _b1 = c.bus.block_read(0x09).map_err(|e| e.to_string())?;
+            c.bus
+                .block_write(0x0a, &[0x00])
+                .map_err(|e| e.to_string())?;
+            let again = c.bus.block_read(0x09).map_err(|e| e.to_string())?;
+            (again == b0)
+                .then_some(())
+                .ok_or(format!("block 0 {b0:02x?} then {again:02x?}"))
+        }),
+        ("whole_response_replays_from_0x03", |c| {
+            let first = c.transact(&echo(&[9; 100]))?;
+            let again = c.read_response()?;
+            (first == again)
+                .then_some(())
+                .ok_or("replay differs".into())
+        }),
+        ("bad_pec_is_dropped_and_counted", |c| {
+            c.expect_counter("pec_errors", 1, |c| {
+                c.bus
+                    .raw_write(&[0x02, 0x02, 0x18, 0x01, 0x67])
+                    .map_err(|e| e.to_string())
+            })?;
+            let got = c.bus.block_read(0x03).map_err(|e| e.to_string())?;
+            got.is_empty()
+                .then_some(())
+                .ok_or(format!("dropped request answered: {got:02x?}"))
+        }),
+        ("link_corrupted_byte_fails_pec", |c| {
+            c.bus.set_pec(true).map_err(|e| e.to_string())?;
+            c.expect_counter("pec_errors", 1, |c| {
+                set_link_fault("fault_corrupt", "3")?;
+                c.bus
+                    .block_write(0x02, &GET_DEVICE_ID)
+                    .map_err(|e| e.to_string())
+            })
+        }),
+        ("truncated_part_is_dropped", |c| {
+            c.expect_counter("abort_truncated", 1, |c| {
+                c.bus
+                    .raw_write(&[0x02, 0x05, 0x18, 0x01])
+                    .map_err(|e| e.to_string())
+            })
+        }),
+        ("link_cut_transfer_is_dropped", |c| {
+            c.expect_counter("abort_truncated", 1, |c| {
+                set_link_fault("fault_truncate", "3")?;
+                let _ = c.bus.block_write(0x02, &[0x18, 0x01, 0x02, 0x03]);
+                Ok(())
+            })
+        }),
+        ("read_with_nothing_pending_is_empty", |c| {
+            // The last response stays replayable until a request starts: start one that is
+            // dropped (truncated), so that nothing is pending.
+            let _ = c.bus.raw_write(&[0x02, 0x05, 0x18]);
+            c.expect_counter("empty_reads", 1, |c| {
+                let got = c.bus.block_read(0x03).map_err(|e| e.to_string())?;
+                got.is_empty()
+                    .then_some(())
+                    .ok_or(format!("got {got:02x?}"))
+            })
+        }),
+        ("overlong_part_is_dropped", |c| {
+            c.expect_counter("abort_overlong_part", 1, |c| {
+                let mut raw = vec![0x02, 35];
+                raw.extend_from_slice(&[0xee; 36]);
+                let _ = c.bus.raw_write(&raw);
+                Ok(())
+            })
+        }),
+        ("middle_without_start_is_dropped", |c| {
+            c.expect_counter("abort_no_start", 1, |c| {
+                c.bus
+                    .block_write(0x07, &[0x11; 32])
+                    .map_err(|e| e.to_string())
+            })
+        }),
+        ("message_over_254_bytes_is_aborted", |c| {
+            c.expect_counter("abort_message_too_long", 1, |c| {
+                c.bus
+                    .block_write(0x06, &[0x22; 32])
+                    .map_err(|e| e.to_string())?;
+                for _ in 0..7 {
+                    c.bus
+                        .block_write(0x07, &[0x22; 32])
+                        .map_err(|e| e.to_string())?;
+                }
+                Ok(())
+            })
+        }),
+        ("unknown_command_is_refused", |c| {
+            c.expect_counter("abort_unknown_command", 1, |c| {
+                let _ = c.bus.raw_write(&[0x55, 0x01, 0x02]);
+                Ok(())
+            })
+        }),
+        ("missing_stop_then_restart", |c| {
+            set_link_fault("fault_no_stop", "1")?;
+            c.bus
+                .raw_write(&[0x02, 0x02, 0x18])
+                .map_err(|e| e.to_string())?;
+            Ok(())
+        }),
+    ]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(bus), Some(counters)) = (args.get(1).and_then(|b| b.parse().ok()), args.get(2))
+    else {
+        eprintln!("usage: ssif-vmtest BUS COUNTERS_FILE");
+        std::process::exit(2);
+    };
+    let ctx = Ctx {
+        bus: Smbus::open(bus, ADDR).expect("open i2c bus"),
+        counters: counters.clone(),
+    };
+    let (mut passed, mut failed) = (0, 0);
+    for (name, scenario) in scenarios() {
+        // Every scenario is followed by a clean transaction that must succeed.
+        let result =
+            scenario(&ctx).and_then(|()| ctx.clean().map_err(|e| format!("not recovered: {e}")));
+        let _ = ctx.bus.set_pec(false);
+        match result {
+            Ok(()) => {
+                passed += 1;
+                println!("vmtest: {name} ok");
+            }
+            Err(e) => {
+                failed += 1;
+                println!("vmtest: {name} FAIL {e}");
+            }
+        }
+    }
+    println!("vmtest: {passed} passed, {failed} failed");
+    std::process::exit(if failed == 0 && passed > 0 { 0 } else { 1 });
+}
