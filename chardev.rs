@@ -78,7 +78,11 @@ impl<T: FileHandler> PollMiscDevice<T> {
     };
 
     /// Registers the misc device `name` (dynamic minor, file mode `mode`) serving `handler`.
-    pub(crate) fn register(name: &'static CStr, mode: u16, handler: Arc<T>) -> impl PinInit<Self, Error> {
+    pub(crate) fn register(
+        name: &'static CStr,
+        mode: u16,
+        handler: Arc<T>,
+    ) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             handler,
             // SAFETY: `slot` is valid for writes; it is fully initialised before registration,
@@ -102,7 +106,11 @@ impl<T: FileHandler> PollMiscDevice<T> {
         // SAFETY: Per the function's safety requirements, `private_data` points at the `misc`
         // field of a live `Self`.
         let this = unsafe {
-            &*kernel::container_of!((*file).private_data.cast::<Opaque<bindings::miscdevice>>(), Self, misc)
+            &*kernel::container_of!(
+                (*file).private_data.cast::<Opaque<bindings::miscdevice>>(),
+                Self,
+                misc
+            )
         };
         from_result(|| {
             this.handler.open()?;
@@ -130,7 +138,8 @@ impl<T: FileHandler> PollMiscDevice<T> {
     unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
         // SAFETY: Per the function's safety requirements, this takes back the reference `open`
         // stored; no other operation can use it any more.
-        let handler = unsafe { <Arc<T> as ForeignOwnable>::from_foreign((*file).private_data.cast()) };
+        let handler =
+            unsafe { <Arc<T> as ForeignOwnable>::from_foreign((*file).private_data.cast()) };
         handler.release();
         0
     }
@@ -167,7 +176,8 @@ impl<T: FileHandler> PollMiscDevice<T> {
     ) -> isize {
         // SAFETY: Per the function's safety requirements.
         let handler = unsafe { Self::handler(file) };
-        let input = UserSlice::new(UserPtr::from_ptr(buf.cast_mut().cast::<c_void>()), len).reader();
+        let input =
+            UserSlice::new(UserPtr::from_ptr(buf.cast_mut().cast::<c_void>()), len).reader();
         match handler.write(input) {
             Ok(n) => n as isize,
             Err(e) => e.to_errno() as isize,
@@ -177,7 +187,10 @@ impl<T: FileHandler> PollMiscDevice<T> {
     /// # Safety
     ///
     /// `file` was opened by [`Self::open`]; `table` is null or a valid poll table for the call.
-    unsafe extern "C" fn poll(file: *mut bindings::file, table: *mut bindings::poll_table) -> c_uint {
+    unsafe extern "C" fn poll(
+        file: *mut bindings::file,
+        table: *mut bindings::poll_table,
+    ) -> c_uint {
         // SAFETY: Per the function's safety requirements.
         let handler = unsafe { Self::handler(file) };
         // SAFETY: `file` is valid for the duration of the call and no `fdget_pos` region is

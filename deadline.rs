@@ -102,7 +102,7 @@ impl<T: HasDeadline> Deadline<T> {
                     slot,
                     Some(Self::run),
                     0,
-                    c"ssif_bmc deadline".as_ptr(),
+                    c"ssif_bmc deadline".as_char_ptr(),
                     kernel::static_lock_class!().as_ptr(),
                 )
             }),

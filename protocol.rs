@@ -691,10 +691,13 @@ impl Ssif {
     }
 
     fn finish_read(&mut self, part: &ReadPart) {
-        let (Some(index), Session::Responding {
-            response,
-            next_part,
-        }) = (part.index, &mut self.session)
+        let (
+            Some(index),
+            Session::Responding {
+                response,
+                next_part,
+            },
+        ) = (part.index, &mut self.session)
         else {
             return;
         };

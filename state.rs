@@ -12,7 +12,7 @@ use crate::{
     chardev::{poll_bits, FileHandler},
     deadline::{ms_to_jiffies, Deadline, Expiry},
     impl_has_deadline,
-    protocol::{BusEvent, Counters, Effect, Message, RespondError, Reply, Ssif, USER_MSG_SIZE},
+    protocol::{BusEvent, Counters, Effect, Message, Reply, RespondError, Ssif, USER_MSG_SIZE},
     target::TargetHandler,
 };
 use kernel::{
@@ -83,6 +83,32 @@ impl Shared {
     /// A snapshot of the counters.
     pub(crate) fn counters(&self) -> Counters {
         *self.inner.lock().ssif.counters()
+    }
+
+    /// Answers the request user space read: `ETIMEDOUT` if the deadline dropped it, `EINVAL`
+    /// if no request awaits an answer (state untouched), `ENODEV` after unbind.
+    pub(crate) fn respond(&self, response: Message) -> Result {
+        let mut inner = self.inner.lock();
+        if inner.retired {
+            return Err(ENODEV);
+        }
+        match inner.ssif.respond(response) {
+            Ok(()) => {
+                inner.deadline = None;
+                self.deadline.disarm();
+            }
+            Err(RespondError::Expired) => return Err(ETIMEDOUT),
+            Err(RespondError::NoRequest) => return Err(EINVAL),
+        }
+        drop(inner);
+        self.waiters.notify_all();
+        Ok(())
+    }
+
+    /// Takes the waiting request, as `read()` does, without a user buffer.
+    #[cfg(CONFIG_SSIF_BMC_RUST_KUNIT_TEST)]
+    pub(crate) fn try_take(&self) -> Option<Message> {
+        self.inner.lock().ssif.take_request().map(|(m, _)| m)
     }
 
     fn deadline_expired(&self) {
@@ -170,20 +196,7 @@ impl FileHandler for Shared {
         let bytes = buf.get_mut(..count).ok_or(EINVAL)?;
         input.read_slice(bytes)?;
         let response = Message::decode_user(bytes).ok_or(EINVAL)?;
-        let mut inner = self.inner.lock();
-        if inner.retired {
-            return Err(ENODEV);
-        }
-        match inner.ssif.respond(response) {
-            Ok(()) => {
-                inner.deadline = None;
-                self.deadline.disarm();
-            }
-            Err(RespondError::Expired) => return Err(ETIMEDOUT),
-            Err(RespondError::NoRequest) => return Err(EINVAL),
-        }
-        drop(inner);
-        self.waiters.notify_all();
+        self.respond(response)?;
         Ok(count)
     }
 

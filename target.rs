@@ -57,7 +57,9 @@ static TABLE: [Slot; SLOTS] = [const {
 fn raw_client(client: &I2cClient<Core<'_>>) -> *mut bindings::i2c_client {
     // CAST: `I2cClient` is `#[repr(transparent)]` over `Opaque<bindings::i2c_client>`, itself
     // `#[repr(transparent)]` over the C struct.
-    ptr::from_ref(client).cast::<bindings::i2c_client>().cast_mut()
+    ptr::from_ref(client)
+        .cast::<bindings::i2c_client>()
+        .cast_mut()
 }
 
 /// The client's 7-bit address (flags stripped) and its adapter number.
@@ -87,7 +89,28 @@ unsafe impl Sync for TargetRegistration {}
 
 impl TargetRegistration {
     /// Routes `client`'s target events to `handler` and registers the client as target.
-    pub(crate) fn new<T: TargetHandler>(client: &I2cClient<Core<'_>>, handler: Arc<T>) -> Result<Self> {
+    pub(crate) fn new<T: TargetHandler>(
+        client: &I2cClient<Core<'_>>,
+        handler: Arc<T>,
+    ) -> Result<Self> {
+        let client = raw_client(client);
+        let slot = Self::publish(client, handler)?;
+        // SAFETY: `client` is a valid, bound client; the callback finds its entry in the table.
+        let ret = unsafe { bindings::i2c_slave_register(client, Some(target_callback)) };
+        if let Err(e) = to_result(ret) {
+            // Never registered, so no callback can see the entry.
+            Self::withdraw(slot);
+            return Err(e);
+        }
+        // INVARIANT: the entry is published and the client registered.
+        Ok(Self { client, slot })
+    }
+
+    /// Stores `handler` in a free slot and publishes it for `client`; returns the slot.
+    fn publish<T: TargetHandler>(
+        client: *mut bindings::i2c_client,
+        handler: Arc<T>,
+    ) -> Result<usize> {
         /// # Safety
         ///
         /// `handler` comes from `Arc::<T>::into_raw` and is still owned by the table.
@@ -103,7 +126,6 @@ impl TargetRegistration {
             drop(unsafe { Arc::from_raw(handler.cast::<T>()) });
         }
 
-        let client = raw_client(client);
         let entry = KBox::into_raw(KBox::new(
             Entry {
                 handler: Arc::into_raw(handler).cast(),
@@ -122,14 +144,7 @@ impl TargetRegistration {
             return Err(ENOSPC);
         };
         TABLE[slot].client.store(client, ordering::Release);
-        // SAFETY: `client` is a valid, bound client; the callback finds its entry in the table.
-        if let Err(e) = to_result(unsafe { bindings::i2c_slave_register(client, Some(target_callback)) }) {
-            // Never registered, so no callback can see the entry.
-            Self::withdraw(slot);
-            return Err(e);
-        }
-        // INVARIANT: the entry is published and the client registered.
-        Ok(Self { client, slot })
+        Ok(slot)
     }
 
     /// Frees a withdrawn entry and the handler reference it owns.
@@ -204,5 +219,38 @@ unsafe extern "C" fn target_callback(
             unsafe { *val = byte };
             0
         }
+    }
+}
+
+/// A registration with no bus behind it, for KUnit: events are injected through the real
+/// [`target_callback`], as the bus driver would deliver them.
+#[cfg(CONFIG_SSIF_BMC_RUST_KUNIT_TEST)]
+pub(crate) struct FakeTarget {
+    client: KBox<kernel::types::Opaque<bindings::i2c_client>>,
+    slot: usize,
+}
+
+#[cfg(CONFIG_SSIF_BMC_RUST_KUNIT_TEST)]
+impl FakeTarget {
+    /// Routes the events of a fake client to `handler`.
+    pub(crate) fn new<T: TargetHandler>(handler: Arc<T>) -> Result<Self> {
+        // The client is only a key: the callback never dereferences it.
+        let client = KBox::new(kernel::types::Opaque::uninit(), GFP_KERNEL)?;
+        let slot = TargetRegistration::publish(client.get(), handler)?;
+        Ok(Self { client, slot })
+    }
+
+    /// Delivers one raw `I2C_SLAVE_*` event through the real callback; returns its result.
+    pub(crate) fn event(&self, event: bindings::i2c_slave_event, val: &mut u8) -> c_int {
+        // SAFETY: The fake client is published in the table; `val` is a valid byte.
+        unsafe { target_callback(self.client.get(), event, val) }
+    }
+}
+
+#[cfg(CONFIG_SSIF_BMC_RUST_KUNIT_TEST)]
+impl Drop for FakeTarget {
+    fn drop(&mut self) {
+        // Events are only injected through `&self`, so none is running.
+        TargetRegistration::withdraw(self.slot);
     }
 }

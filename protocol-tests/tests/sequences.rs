@@ -101,7 +101,10 @@ fn multipart_write_ended_by_zero_length_middle() {
     let msg = bytes(64, 3);
     h.write_block(0x06, &msg[..32], false);
     h.write_block(0x07, &msg[32..], false);
-    assert!(!h.ssif.request_ready(), "a full middle does not end the message");
+    assert!(
+        !h.ssif.request_ready(),
+        "a full middle does not end the message"
+    );
     assert_eq!(
         h.write_block(0x07, &[], false),
         WriteOutcome::Acked { ready: true }
@@ -290,7 +293,10 @@ fn bad_pec_in_a_middle_part_poisons_the_message() {
     assert_ne!(pec(&frame), 0);
     h.write_raw(&raw, true);
     h.write_block(0x08, &msg[64..], true);
-    assert!(!h.ssif.request_ready(), "a message with a hole was delivered");
+    assert!(
+        !h.ssif.request_ready(),
+        "a message with a hole was delivered"
+    );
     assert_eq!(h.ssif.counters().pec_errors, 1);
 }
 
@@ -381,7 +387,8 @@ fn timeout_releases_the_bus_and_late_response_fails() {
     assert!(h.ssif.expire());
     assert_eq!(h.ssif.counters().timeouts, 1);
     assert_eq!(
-        h.ssif.respond(Message::from_slice(&[0x1c, 0x01, 0xce]).unwrap()),
+        h.ssif
+            .respond(Message::from_slice(&[0x1c, 0x01, 0xce]).unwrap()),
         Err(RespondError::Expired)
     );
     // The host's retry is accepted.
@@ -436,7 +443,11 @@ fn many_request_response_cycles_keep_working() {
         let pec_on = i % 2 == 0;
         let req_len = [2, 3, 32, 33, 40, 100, 254][i % 7];
         let resp_len = [3, 15, 32, 33, 62, 100, 254][(i / 7) % 7];
-        h.cycle(&bytes(req_len, i as u8), &bytes(resp_len, !(i as u8)), pec_on);
+        h.cycle(
+            &bytes(req_len, i as u8),
+            &bytes(resp_len, !(i as u8)),
+            pec_on,
+        );
     }
     assert_eq!(h.ssif.counters().requests, 500);
     assert_eq!(h.ssif.counters().responses_delivered, 500);
@@ -454,7 +465,10 @@ fn user_abi_decode_checks_count_and_len() {
     assert!(Message::decode_user(&enc(254, 260)).is_some());
     assert!(Message::decode_user(&enc(0, 4)).is_none(), "len 0");
     assert!(Message::decode_user(&enc(255, 260)).is_none(), "len 255");
-    assert!(Message::decode_user(&enc(10, 13)).is_none(), "count < 4 + len");
+    assert!(
+        Message::decode_user(&enc(10, 13)).is_none(),
+        "count < 4 + len"
+    );
     assert!(Message::decode_user(&enc(1, 261)).is_none(), "count > 260");
     assert!(Message::decode_user(&[1, 0, 0]).is_none(), "count < 4");
     assert!(Message::decode_user(&enc(u32::MAX, 260)).is_none());
@@ -467,4 +481,17 @@ fn user_abi_encode_is_len_then_payload() {
     assert_eq!(m.encode_user(&mut buf), Some(6));
     assert_eq!(&buf[..6], &[2, 0, 0, 0, 0x18, 0x01]);
     assert_eq!(m.encode_user(&mut buf[..5]), None);
+}
+
+#[test]
+fn constants_match_the_uapi_header() {
+    let header = include_str!("../../include/uapi/linux/ipmi_ssif_bmc.h");
+    let max: usize = header
+        .lines()
+        .find_map(|l| l.strip_prefix("#define IPMI_SSIF_PAYLOAD_MAX"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("IPMI_SSIF_PAYLOAD_MAX in the header");
+    assert_eq!(ssif_protocol::protocol::PAYLOAD_MAX, max);
+    // unsigned int len + payload, padded to 4: what sizeof() gives (checked in C too).
+    assert_eq!(USER_MSG_SIZE, (4 + max).next_multiple_of(4));
 }

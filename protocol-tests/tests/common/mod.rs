@@ -112,14 +112,14 @@ impl Host {
         let mut rest = &msg[32..];
         loop {
             if rest.len() > 32 {
-                if self.write_block(0x07, &rest[..32], pec_on) != (WriteOutcome::Acked { ready: false })
+                if self.write_block(0x07, &rest[..32], pec_on)
+                    != (WriteOutcome::Acked { ready: false })
                 {
                     return false;
                 }
                 rest = &rest[32..];
             } else {
-                return self.write_block(0x08, rest, pec_on)
-                    == WriteOutcome::Acked { ready: true };
+                return self.write_block(0x08, rest, pec_on) == WriteOutcome::Acked { ready: true };
             }
         }
     }
@@ -142,9 +142,7 @@ impl Host {
 
     /// User space: takes the pending request.
     pub fn user_take(&mut self) -> Option<Vec<u8>> {
-        self.ssif
-            .take_request()
-            .map(|(m, _)| m.as_bytes().to_vec())
+        self.ssif.take_request().map(|(m, _)| m.as_bytes().to_vec())
     }
 
     /// User space: answers.
@@ -169,5 +167,7 @@ impl Host {
 }
 
 pub fn bytes(n: usize, seed: u8) -> Vec<u8> {
-    (0..n).map(|i| (i as u8).wrapping_mul(7).wrapping_add(seed)).collect()
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(7).wrapping_add(seed))
+        .collect()
 }

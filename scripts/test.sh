@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The whole test suite: build (or reuse) everything, style gates, uapi layout,
+# host cargo tests, then one boot of the AST2600 running the kernel's Rust
+# KUnit suites, our module's KUnit suite, the bus-level tests through the
+# software link, the end-to-end ipmi_ssif + ipmitool tests and the lifecycle
+# tests. Exits non-zero if anything failed.
+. "$(dirname "$0")/lib.sh"
+S="$REPO/scripts"
+failed=()
+passed=0
+step() {
+	local name=$1
+	shift
+	stage "test: $name"
+	if "$@"; then
+		passed=$((passed + 1))
+	else
+		failed+=("$name")
+		echo "test: $name FAILED"
+	fi
+}
+
+bash "$S/prepare.sh"
+KB=$(kbuild_dir)
+KSRC=$(ksrc_dir)
+
+fmt_check() {
+	rustfmt --check --edition 2021 --config-path "$KSRC/.rustfmt.toml" "$REPO/ssif_bmc.rs" &&
+		(cd "$REPO/protocol-tests" && cargo fmt --check) && (cd "$REPO/tools" && cargo fmt --check)
+}
+clippy_check() {
+	local out
+	out=$(make -s -C "$KB" ARCH=arm CROSS_COMPILE=arm-linux-gnueabihf- CONFIG_SSIF_BMC_RUST=m \
+		M="$REPO" MO="$CACHE/out/clippy" KUNIT=1 CLIPPY=1 modules 2>&1) || { echo "$out"; return 1; }
+	if echo "$out" | grep -qE '^(warning|error)'; then
+		echo "$out"
+		return 1
+	fi
+	echo "clippy: no warnings"
+}
+unsafe_only_in_glue() {
+	local hits
+	hits=$(grep -lE '\bunsafe\b' "$REPO"/*.rs | xargs -n1 basename | grep -vxE 'target.rs|chardev.rs|deadline.rs' || true)
+	[ -z "$hits" ] || { echo "unsafe outside the glue files: $hits"; return 1; }
+	echo "unsafe: only in target.rs, chardev.rs, deadline.rs"
+}
+wiring_check() {
+	local o="$CACHE/out/wired-config"
+	bash "$S/wire-in-tree.sh" "$KSRC" && rm -rf "$o" && mkdir -p "$o" &&
+		cp "$KB/.config" "$o/.config" &&
+		"$KSRC/scripts/config" --file "$o/.config" --disable SSIF_IPMI_BMC --enable SSIF_BMC_RUST \
+			--enable SSIF_BMC_RUST_KUNIT_TEST &&
+		make -s -C "$KSRC" O="$o" ARCH=arm CROSS_COMPILE=arm-linux-gnueabihf- olddefconfig &&
+		grep -qx 'CONFIG_SSIF_BMC_RUST=y' "$o/.config" &&
+		grep -qx 'CONFIG_SSIF_BMC_RUST_KUNIT_TEST=y' "$o/.config" &&
+		echo "wiring: CONFIG_SSIF_BMC_RUST=y and its KUnit option resolve in the kernel tree"
+}
+vm_tests() {
+	local log="$CACHE/out/test-console.log" rc=0
+	bash "$S/run-vm.sh" test "$log" 900 || rc=$?
+	sed 's/^\[[ 0-9.]*\] //' "$log" | grep -E '^(check:|checks:|vmtest:)' || true
+	python3 "$S/ktap.py" "$log" --require ssif_bmc_rust --require rust_kernel_fmt || rc=1
+	[ $rc = 0 ] || echo "vm: console log in $log"
+	return $rc
+}
+
+step "rustfmt (kernel .rustfmt.toml)" fmt_check
+step "clippy (CLIPPY=1)" clippy_check
+step "unsafe only in glue files" unsafe_only_in_glue
+step "uapi layout" bash "$S/check-uapi.sh"
+step "in-tree wiring" wiring_check
+step "host: protocol core (cargo test)" bash -c "cd '$REPO/protocol-tests' && cargo test 2>&1"
+step "host: tools (cargo test)" bash -c "cd '$REPO/tools' && cargo test 2>&1"
+step "vm: KUnit, bus-level, end-to-end, lifecycle" vm_tests
+
+echo
+stage "test: done"
+for f in "${failed[@]}"; do
+	echo "failed: $f"
+done
+echo "test steps: $passed passed, ${#failed[@]} failed"
+[ ${#failed[@]} = 0 ]
