@@ -5,23 +5,24 @@
 #   make test                                     the whole test suite
 
 KDIR ?= $(shell bash scripts/kdir.sh)
-export CONFIG_SSIF_BMC_RUST ?= m
+# Out of tree there is no Kconfig: build the module (only on these command lines).
+KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) ARCH=arm CROSS_COMPILE=arm-linux-gnueabihf- CONFIG_SSIF_BMC_RUST=m
 
 all: modules
 
 modules:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) ARCH=arm CROSS_COMPILE=arm-linux-gnueabihf- modules
+	$(KMAKE) modules
 
 clippy:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) ARCH=arm CROSS_COMPILE=arm-linux-gnueabihf- KUNIT=1 CLIPPY=1 modules
+	$(KMAKE) KUNIT=1 CLIPPY=1 modules
 
 clean:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) ARCH=arm CROSS_COMPILE=arm-linux-gnueabihf- clean
+	$(KMAKE) clean
 
 demo:
-	bash scripts/demo.sh
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL bash scripts/demo.sh
 
 test:
-	bash scripts/test.sh
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL bash scripts/test.sh
 
 .PHONY: all modules clippy clean demo test

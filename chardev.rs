@@ -8,6 +8,7 @@
 
 use kernel::{
     bindings,
+    device::Device,
     error::{from_result, to_result},
     ffi::{c_char, c_int, c_uint, c_void},
     fs::File,
@@ -77,12 +78,14 @@ impl<T: FileHandler> PollMiscDevice<T> {
         ..pin_init::zeroed()
     };
 
-    /// Registers the misc device `name` (dynamic minor, file mode `mode`) serving `handler`.
-    pub(crate) fn register(
+    /// Registers the misc device `name` (dynamic minor, file mode `mode`) serving `handler`;
+    /// a failure is reported on `dev`.
+    pub(crate) fn register<'a>(
+        dev: &'a Device,
         name: &'static CStr,
         mode: u16,
         handler: Arc<T>,
-    ) -> impl PinInit<Self, Error> {
+    ) -> impl PinInit<Self, Error> + 'a {
         try_pin_init!(Self {
             handler,
             // SAFETY: `slot` is valid for writes; it is fully initialised before registration,
@@ -93,7 +96,9 @@ impl<T: FileHandler> PollMiscDevice<T> {
                 (*slot).name = name.as_char_ptr();
                 (*slot).fops = &Self::FOPS;
                 (*slot).mode = mode;
-                to_result(bindings::misc_register(slot))
+                to_result(bindings::misc_register(slot)).inspect_err(|e| {
+                    dev_err!(dev, "cannot register /dev/{}: {:?} (one SSIF device at a time)\n", name, e)
+                })
             }),
         }? Error)
     }

@@ -125,6 +125,7 @@ impl i2c::Driver for SsifBmcDriver {
                 CounterView(prepared.as_ref().map_err(|e| *e)?.0.clone()),
             ),
             _misc <- PollMiscDevice::register(
+                client.as_ref(),
                 c"ipmi-ssif-host",
                 0o600,
                 prepared.as_ref().map_err(|e| *e)?.0.clone(),

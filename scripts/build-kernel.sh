@@ -7,6 +7,9 @@
 SRC=$(ksrc_dir)
 [ -f "$SRC/.unpacked" ] || die "kernel source missing: run scripts/fetch-kernel.sh"
 OUT=$(kbuild_dir)
+# The tree sources our Kconfig (scripts/wire-in-tree.sh); point it at this
+# checkout before every build so a moved or deleted checkout never breaks it.
+bash "$REPO/scripts/wire-in-tree.sh" "$SRC" >/dev/null
 FRAG="$REPO/kconfig/ast2600-rust.config"
 mkdir -p "$OUT"
 

@@ -13,7 +13,7 @@ dir="$KSRC/drivers/char/ipmi"
 [ -f "$dir/Kconfig" ] || die "$KSRC is not a kernel source tree"
 ln -sfn "$REPO" "$dir/ssif_bmc_rust"
 grep -q 'ssif_bmc_rust/Kconfig' "$dir/Kconfig" ||
-	sed -i '/^endif # IPMI_HANDLER/i osource "drivers/char/ipmi/ssif_bmc_rust/Kconfig"\n' "$dir/Kconfig"
+	sed -i '/^endif # IPMI_HANDLER/i source "drivers/char/ipmi/ssif_bmc_rust/Kconfig"\n' "$dir/Kconfig"
 grep -q 'ssif_bmc_rust/' "$dir/Makefile" ||
 	echo 'obj-$(CONFIG_SSIF_BMC_RUST) += ssif_bmc_rust/' >> "$dir/Makefile"
 grep -q 'ssif_bmc_rust/Kconfig' "$dir/Kconfig" || die "could not add the Kconfig source line"

@@ -12,6 +12,7 @@ echo 4-1010 > /sys/bus/i2c/drivers/ssif_bmc/unbind
 
 step "2. wire a software SMBus link (host master <-> BMC target) and bind our driver on it"
 link_up
+start_responder
 check link_misc_device test -e /dev/ipmi-ssif-host
 echo "demo: host adapter i2c-$HOST_BUS, BMC adapter i2c-$BMC_BUS, ssif-responder pid $RESPONDER"
 

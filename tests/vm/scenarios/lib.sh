@@ -86,9 +86,12 @@ link_up() {
 	BMC_BUS=$(bus_of ssif-link-bmc) && HOST_BUS=$(bus_of ssif-link-host) || return 1
 	echo ipmi-ssif-host 0x1010 > /sys/bus/i2c/devices/i2c-$BMC_BUS/new_device
 	wait_for /dev/ipmi-ssif-host || return 1
+	return 0
+}
+
+start_responder() {
 	ssif-responder "$@" &
 	RESPONDER=$!
-	return 0
 }
 
 summary() {

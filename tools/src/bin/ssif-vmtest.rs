@@ -3,8 +3,10 @@
 //! sequences Linux's ipmi_ssif never sends. Needs the driver bound on "ssif-link-bmc" at 0x10,
 //! `ssif-responder` serving it, and no host driver on the link.
 //!
-//! Usage: `ssif-vmtest BUS COUNTERS_FILE`. Prints `vmtest: NAME ok|FAIL ...` per scenario and
-//! `vmtest: N passed, N failed`; exits non-zero on any failure.
+//! Usage: `ssif-vmtest BUS COUNTERS_FILE` (bus sequences, with `ssif-responder` running) or
+//! `ssif-vmtest abi BUS COUNTERS_FILE` (the file ABI, with nobody else holding the device).
+//! Prints `vmtest: NAME ok|FAIL ...` per scenario and `vmtest: N passed, N failed`; exits
+//! non-zero on any failure.
 
 use ssif_tools::{ipmi::answer, smbus::Smbus};
 use std::{collections::HashMap, fs, thread, time::Duration};
@@ -252,11 +254,168 @@ fn scenarios() -> Vec<(&'static str, fn(&Ctx) -> Outcome)> {
     ]
 }
 
+/// The misc device, opened by the test itself.
+struct Dev(libc::c_int);
+
+impl Dev {
+    fn open(flags: libc::c_int) -> Result<Dev, i32> {
+        // SAFETY: a valid C string.
+        let fd = unsafe { libc::open(c"/dev/ipmi-ssif-host".as_ptr(), libc::O_RDWR | flags) };
+        if fd < 0 {
+            Err(errno())
+        } else {
+            Ok(Dev(fd))
+        }
+    }
+
+    fn read(&self, len: usize) -> Result<Vec<u8>, i32> {
+        let mut buf = vec![0u8; len];
+        // SAFETY: `buf` is valid for `len` bytes.
+        let n = unsafe { libc::read(self.0, buf.as_mut_ptr().cast(), len) };
+        if n < 0 {
+            return Err(errno());
+        }
+        buf.truncate(n as usize);
+        Ok(buf)
+    }
+
+    fn write(&self, bytes: &[u8]) -> Result<usize, i32> {
+        // SAFETY: `bytes` is valid for its length.
+        let n = unsafe { libc::write(self.0, bytes.as_ptr().cast(), bytes.len()) };
+        if n < 0 {
+            Err(errno())
+        } else {
+            Ok(n as usize)
+        }
+    }
+
+    /// The ready events (`POLLIN`, `POLLOUT`, errors), without waiting.
+    fn poll(&self) -> i16 {
+        let mut pfd = libc::pollfd {
+            fd: self.0,
+            events: libc::POLLIN | libc::POLLOUT,
+            revents: 0,
+        };
+        // SAFETY: `pfd` is valid for the call.
+        unsafe { libc::poll(&mut pfd, 1, 0) };
+        pfd.revents
+    }
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        // SAFETY: our fd.
+        unsafe { libc::close(self.0) };
+    }
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// `struct ipmi_ssif_msg` as written/read: native-endian `len`, then the payload.
+fn msg(payload: &[u8]) -> Vec<u8> {
+    let mut v = (payload.len() as u32).to_ne_bytes().to_vec();
+    v.extend_from_slice(payload);
+    v
+}
+
+fn want<T: PartialEq + std::fmt::Debug>(what: &str, got: T, expected: T) -> Outcome {
+    (got == expected)
+        .then_some(())
+        .ok_or(format!("{what}: got {got:?}, expected {expected:?}"))
+}
+
+fn open_dev() -> Result<Dev, String> {
+    Dev::open(libc::O_NONBLOCK).map_err(|e| format!("open: errno {e}"))
+}
+
+/// The file ABI of `/dev/ipmi-ssif-host`, checked against the real driver.
+fn abi_scenarios() -> Vec<(&'static str, fn(&Ctx) -> Outcome)> {
+    vec![
+        ("nonblocking_read_with_nothing_is_eagain", |_| {
+            let d = open_dev()?;
+            want("poll", d.poll(), 0)?;
+            want("read", d.read(258).map(|_| ()), Err(libc::EAGAIN))
+        }),
+        ("second_open_is_ebusy", |_| {
+            let _d = open_dev()?;
+            want("second open", Dev::open(0).map(|_| ()), Err(libc::EBUSY))
+        }),
+        ("request_read_poll_write_cycle", |c| {
+            let d = open_dev()?;
+            c.write_request(&GET_DEVICE_ID)?;
+            want("poll with a request", d.poll(), libc::POLLIN)?;
+            want(
+                "busy host read NAKed",
+                c.bus.block_read(0x03).is_err(),
+                true,
+            )?;
+            // Too small a buffer: EINVAL, and the request stays queued.
+            want("short read", d.read(5).map(|_| ()), Err(libc::EINVAL))?;
+            want("read", d.read(258), Ok(msg(&GET_DEVICE_ID)))?;
+            want("poll after read", d.poll(), libc::POLLOUT)?;
+            // Bad writes: EINVAL, state untouched.
+            let resp = answer(&GET_DEVICE_ID, &mut 0);
+            want("count < 4", d.write(&[1, 0]), Err(libc::EINVAL))?;
+            want("len 0", d.write(&msg(&[])), Err(libc::EINVAL))?;
+            want(
+                "count < 4 + len",
+                d.write(&msg(&resp)[..6]),
+                Err(libc::EINVAL),
+            )?;
+            want("count > 260", d.write(&[0u8; 261]), Err(libc::EINVAL))?;
+            let mut len255 = msg(&[0u8; 254]);
+            len255[..4].copy_from_slice(&255u32.to_ne_bytes());
+            len255.extend_from_slice(&[0, 0]);
+            want("len 255", d.write(&len255), Err(libc::EINVAL))?;
+            want("poll still wants a response", d.poll(), libc::POLLOUT)?;
+            want("write", d.write(&msg(&resp)), Ok(4 + resp.len()))?;
+            want("second write", d.write(&msg(&resp)), Err(libc::EINVAL))?;
+            want("host reads the response", c.read_response(), Ok(resp))
+        }),
+        ("deadline_drops_request_and_late_write_is_etimedout", |c| {
+            let d = open_dev()?;
+            c.expect_counter("timeouts", 1, |c| {
+                c.write_request(&GET_DEVICE_ID)?;
+                d.read(258).map_err(|e| format!("read: errno {e}"))?;
+                thread::sleep(Duration::from_millis(700));
+                Ok(())
+            })?;
+            // The bus is released: a read is answered (empty), not NAKed.
+            want(
+                "host read after expiry",
+                c.bus.block_read(0x03).map_err(|e| e.to_string()),
+                Ok(vec![]),
+            )?;
+            let resp = answer(&GET_DEVICE_ID, &mut 0);
+            want("late write", d.write(&msg(&resp)), Err(libc::ETIMEDOUT))
+        }),
+        ("closing_unanswered_request_offers_it_again", |c| {
+            c.write_request(&GET_DEVICE_ID)?;
+            {
+                let d = open_dev()?;
+                d.read(258).map_err(|e| format!("read: errno {e}"))?;
+            }
+            let d = open_dev()?;
+            want("read after reopen", d.read(258), Ok(msg(&GET_DEVICE_ID)))?;
+            let resp = answer(&GET_DEVICE_ID, &mut 0);
+            d.write(&msg(&resp))
+                .map_err(|e| format!("write: errno {e}"))?;
+            want("host reads the response", c.read_response(), Ok(resp))
+        }),
+    ]
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
+    let mut args: Vec<String> = std::env::args().collect();
+    let abi = args.get(1).map(String::as_str) == Some("abi");
+    if abi {
+        args.remove(1);
+    }
     let (Some(bus), Some(counters)) = (args.get(1).and_then(|b| b.parse().ok()), args.get(2))
     else {
-        eprintln!("usage: ssif-vmtest BUS COUNTERS_FILE");
+        eprintln!("usage: ssif-vmtest [abi] BUS COUNTERS_FILE");
         std::process::exit(2);
     };
     let ctx = Ctx {
@@ -264,10 +423,16 @@ fn main() {
         counters: counters.clone(),
     };
     let (mut passed, mut failed) = (0, 0);
-    for (name, scenario) in scenarios() {
-        // Every scenario is followed by a clean transaction that must succeed.
-        let result =
-            scenario(&ctx).and_then(|()| ctx.clean().map_err(|e| format!("not recovered: {e}")));
+    let list = if abi { abi_scenarios() } else { scenarios() };
+    for (name, scenario) in list {
+        // Every bus scenario is followed by a clean transaction that must succeed.
+        let result = scenario(&ctx).and_then(|()| {
+            if abi {
+                Ok(())
+            } else {
+                ctx.clean().map_err(|e| format!("not recovered: {e}"))
+            }
+        });
         let _ = ctx.bus.set_pec(false);
         match result {
             Ok(()) => {
