@@ -25,4 +25,10 @@ demo:
 test:
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL bash scripts/test.sh
 
-.PHONY: all modules clippy clean demo test
+.PHONY: all modules clippy clean demo test bench faults
+
+bench:
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL bash scripts/bench.sh
+
+faults:
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL bash scripts/faults.sh

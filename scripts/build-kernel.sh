@@ -11,12 +11,13 @@ OUT=$(kbuild_dir)
 # checkout before every build so a moved or deleted checkout never breaks it.
 bash "$REPO/scripts/wire-in-tree.sh" "$SRC" >/dev/null
 FRAG="$REPO/kconfig/ast2600-rust.config"
+KUNITCFG="$REPO/tests/kunit/.kunitconfig"
 mkdir -p "$OUT"
 
 if [ ! -f "$OUT/.config" ]; then
 	stage "kernel: configuring $OUT (aspeed_g5_defconfig + fragment)"
 	kmake -s aspeed_g5_defconfig
-	(cd "$SRC" && ARCH=$ARCH scripts/kconfig/merge_config.sh -m -O "$OUT" "$OUT/.config" "$FRAG" >/dev/null)
+	(cd "$SRC" && ARCH=$ARCH scripts/kconfig/merge_config.sh -m -O "$OUT" "$OUT/.config" "$FRAG" "$KUNITCFG" >/dev/null)
 	kmake -s olddefconfig
 	kmake -s rustavailable
 fi
@@ -34,7 +35,7 @@ while IFS= read -r line; do
 		sym=${line#\# }; sym=${sym%% *}
 		grep -q "^$sym=[ym]" "$OUT/.config" && { echo "config: $sym still enabled"; bad=1; } ;;
 	esac
-done < "$FRAG"
+done < <(cat "$FRAG" "$KUNITCFG")
 [ $bad = 0 ] || die "config fragment not honoured"
 
 stage "kernel: building zImage modules dtbs (log: $OUT/build.log)"

@@ -34,3 +34,11 @@ if ! command -v bindgen >/dev/null 2>&1; then
 else
 	echo "bindgen present: $(bindgen --version)"
 fi
+
+stage "install: cargo-fuzz"
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+	echo "installing: cargo-fuzz (cargo)"
+	cargo install --locked --quiet cargo-fuzz
+else
+	echo "cargo-fuzz present"
+fi

@@ -38,7 +38,7 @@ ksrc_dir() {
 
 # Hash of everything that decides the kernel configuration.
 config_key() {
-	sha256sum < "$REPO/kconfig/ast2600-rust.config" | cut -c1-12
+	cat "$REPO/kconfig/ast2600-rust.config" "$REPO/tests/kunit/.kunitconfig" | sha256sum | cut -c1-12
 }
 
 # Build directory of the cached kernel, keyed by version and config fragment.

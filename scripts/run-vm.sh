@@ -13,8 +13,8 @@ KB=$(kbuild_dir)
 OUT="$CACHE/out"
 stage "vm: booting ast2600-evb, scenario '$scenario' (timeout ${limit}s, console log $log)"
 qemu-system-arm -M ast2600-evb -m 1G -nographic -no-reboot \
-	-kernel "$KB/arch/arm/boot/zImage" -dtb "$OUT/ssif-bmc.dtb" -initrd "$OUT/initramfs.cpio.gz" \
-	-append "console=ttyS4,115200n8 rdinit=/init panic=-1 ssif.scenario=$scenario" \
+	-kernel "$KB/arch/arm/boot/zImage" -dtb "${DTB:-$OUT/ssif-bmc.dtb}" -initrd "$OUT/initramfs.cpio.gz" \
+	-append "console=ttyS4,115200n8 rdinit=/init panic=-1 ssif.scenario=$scenario ${EXTRA_APPEND:-}" \
 	</dev/null >"$log" 2>&1 &
 qemu=$!
 # The guest reboots (and QEMU exits, -no-reboot) when done; stop it ourselves

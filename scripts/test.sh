@@ -72,6 +72,7 @@ step "uapi layout" bash "$S/check-uapi.sh"
 step "in-tree wiring" wiring_check
 step "host: protocol core (cargo test)" bash -c "cd '$REPO/protocol-tests' && cargo test 2>&1"
 step "host: tools (cargo test)" bash -c "cd '$REPO/tools' && cargo test 2>&1"
+step "host: fuzz the protocol core (20 s)" bash "$S/fuzz.sh" 20
 step "vm: KUnit, bus-level, end-to-end, lifecycle" vm_tests
 
 echo

@@ -107,3 +107,32 @@ impl Smbus {
         check(unsafe { libc::ioctl(self.file.as_raw_fd(), I2C_RDWR, &mut args) })
     }
 }
+
+impl Smbus {
+    /// `S addr cmd Sr addr+R` then exactly `n` bytes, then STOP: a read the host cuts short.
+    pub fn raw_read(&self, command: u8, n: usize) -> io::Result<Vec<u8>> {
+        let mut cmd = [command];
+        let mut buf = vec![0u8; n];
+        let mut msgs = [
+            I2cMsg {
+                addr: self.addr,
+                flags: 0,
+                len: 1,
+                buf: cmd.as_mut_ptr(),
+            },
+            I2cMsg {
+                addr: self.addr,
+                flags: 1, // I2C_M_RD
+                len: n as u16,
+                buf: buf.as_mut_ptr(),
+            },
+        ];
+        let mut args = RdwrIoctl {
+            msgs: msgs.as_mut_ptr(),
+            nmsgs: 2,
+        };
+        // SAFETY: `args`, `msgs`, `cmd` and `buf` outlive the call.
+        check(unsafe { libc::ioctl(self.file.as_raw_fd(), I2C_RDWR, &mut args) })?;
+        Ok(buf)
+    }
+}

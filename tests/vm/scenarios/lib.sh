@@ -90,7 +90,7 @@ link_up() {
 }
 
 start_responder() {
-	ssif-responder "$@" &
+	ssif-responder -v "$@" 2>>/tmp/responder.log &
 	RESPONDER=$!
 }
 

@@ -56,6 +56,16 @@ check counters_no_timeouts_with_ipmi_ssif [ "$timeouts" = "$timeouts_before" ]
 
 echo "== phase: lifecycle"
 echo "$HOST_BUS-0010" > /sys/bus/i2c/devices/i2c-$HOST_BUS/delete_device
+# The responder sleeps in poll(): unbinding wakes it with EPOLLHUP|EPOLLERR.
+: > /tmp/responder.log
+echo "$BMC_BUS-1010" > /sys/bus/i2c/drivers/ssif_bmc/unbind
+sleep 0.5
+check poller_woken_by_unbind_with_hup grep -q "device gone" /tmp/responder.log
+echo "$BMC_BUS-1010" > /sys/bus/i2c/drivers/ssif_bmc/bind
+wait_for /dev/ipmi-ssif-host
+sleep 0.5
+check responder_reopens_after_rebind sh -c 'grep -c "serving /dev/ipmi-ssif-host" /tmp/responder.log | grep -q 1'
+check served_after_rebind ssif-vmtest "$HOST_BUS" "$(counters_file "$BMC_BUS")"
 kill $RESPONDER; wait $RESPONDER 2>/dev/null
 # A reader blocked in read() when the device is unbound gets ENODEV.
 (dd if=/dev/ipmi-ssif-host of=/dev/null bs=258 count=1 2>/tmp/dd.err; echo "dd rc=$?" > /tmp/dd.rc) &

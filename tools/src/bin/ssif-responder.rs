@@ -4,7 +4,8 @@
 //! per reply. Answers a few App commands and an OEM echo (see `ipmi::answer`); anything else
 //! gets completion code 0xC1.
 //!
-//! Options: `--device PATH`, `--delay-ms N` (answer late), `-v` (one line per request).
+//! Options: `--device PATH`, `--delay-ms N` (answer late), `--slow-cmd NETFN:CMD` (only
+//! that command is answered late), `--retry-ms N` (reopen interval), `-v` (log).
 
 use ssif_tools::ipmi::{answer, READ_BUF};
 use std::{ffi::CString, io, thread, time::Duration};
@@ -31,6 +32,16 @@ fn main() {
     let device = opt("--device").unwrap_or_else(|| "/dev/ipmi-ssif-host".into());
     let delay = Duration::from_millis(opt("--delay-ms").and_then(|v| v.parse().ok()).unwrap_or(0));
     let verbose = args.iter().any(|a| a == "-v");
+    let retry = Duration::from_millis(
+        opt("--retry-ms")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(200),
+    );
+    let slow: Option<(u8, u8)> = opt("--slow-cmd").and_then(|v| {
+        let (n, c) = v.split_once(':')?;
+        let p = |x: &str| u8::from_str_radix(x.trim_start_matches("0x"), 16).ok();
+        Some((p(n)?, p(c)?))
+    });
     let mut global_enables = 0u8;
 
     loop {
@@ -38,21 +49,27 @@ fn main() {
             Ok(fd) => fd,
             Err(e) => {
                 eprintln!("ssif-responder: open {device}: {e}; retrying");
-                thread::sleep(Duration::from_millis(200));
+                thread::sleep(retry);
                 continue;
             }
         };
         if verbose {
             eprintln!("ssif-responder: serving {device}");
         }
-        serve(fd, delay, verbose, &mut global_enables);
+        serve(fd, delay, slow, verbose, &mut global_enables);
         // SAFETY: `fd` is ours.
         unsafe { libc::close(fd) };
     }
 }
 
 /// Serves until the device goes away (unbind: POLLHUP / ENODEV).
-fn serve(fd: libc::c_int, delay: Duration, verbose: bool, global_enables: &mut u8) {
+fn serve(
+    fd: libc::c_int,
+    delay: Duration,
+    slow: Option<(u8, u8)>,
+    verbose: bool,
+    global_enables: &mut u8,
+) {
     let mut buf = [0u8; READ_BUF];
     loop {
         let mut pfd = libc::pollfd {
@@ -86,7 +103,15 @@ fn serve(fd: libc::c_int, delay: Duration, verbose: bool, global_enables: &mut u
                 response.len()
             );
         }
-        thread::sleep(delay);
+        let is_slow = match slow {
+            Some((netfn, cmd)) => {
+                request.len() >= 2 && request[0] >> 2 == netfn && request[1] == cmd
+            }
+            None => true,
+        };
+        if is_slow {
+            thread::sleep(delay);
+        }
         let mut out = (response.len() as u32).to_ne_bytes().to_vec();
         out.extend_from_slice(&response);
         // SAFETY: `out` is valid for `out.len()` bytes.

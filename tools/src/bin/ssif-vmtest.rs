@@ -73,6 +73,11 @@ impl Ctx {
 
     fn read_response(&self) -> Result<Vec<u8>, String> {
         let first = self.read_first()?;
+        self.read_rest(first)
+    }
+
+    /// Given the first part (0x03), reads the middle/end parts (0x09) of a multi-part response.
+    fn read_rest(&self, first: Vec<u8>) -> Result<Vec<u8>, String> {
         if first.len() == 32 && first[..2] == [0, 1] {
             let mut out = first[2..].to_vec();
             loop {
@@ -88,6 +93,18 @@ impl Ctx {
             }
         }
         Ok(first)
+    }
+
+    /// As `transact`, polling the first read every 50 us (the same for every driver).
+    fn transact_polling(&self, msg: &[u8]) -> Result<Vec<u8>, String> {
+        self.write_request(msg)?;
+        for _ in 0..100_000 {
+            if let Ok(first) = self.bus.block_read(0x03) {
+                return self.read_rest(first);
+            }
+            thread::sleep(Duration::from_micros(50));
+        }
+        Err("no response".into())
     }
 
     fn transact(&self, msg: &[u8]) -> Result<Vec<u8>, String> {
@@ -407,8 +424,182 @@ fn abi_scenarios() -> Vec<(&'static str, fn(&Ctx) -> Outcome)> {
     ]
 }
 
+/// `bench BUS WORKLOAD SECONDS`: transactions back to back against whichever driver is bound,
+/// with `ssif-responder` answering. Prints `tps=<x> p99_us=<y> n=<n> errors=<e>`.
+fn bench(args: &[String]) -> ! {
+    let (Some(bus), Some(workload), Some(secs)) = (
+        args.first().and_then(|b| b.parse().ok()),
+        args.get(1),
+        args.get(2).and_then(|s| s.parse::<u64>().ok()),
+    ) else {
+        eprintln!("usage: ssif-vmtest bench BUS get_device_id_pec|multipart_250 SECONDS");
+        std::process::exit(2);
+    };
+    let ctx = Ctx {
+        bus: Smbus::open(bus, ADDR).expect("open i2c bus"),
+        counters: String::new(),
+    };
+    let (request, pec) = match workload.as_str() {
+        "get_device_id_pec" => (GET_DEVICE_ID.to_vec(), true),
+        "multipart_250" => (echo(&[0xa5; 248]), false),
+        _ => {
+            eprintln!("unknown workload {workload}");
+            std::process::exit(2);
+        }
+    };
+    let expected = answer(&request, &mut 0);
+    ctx.bus.set_pec(pec).expect("PEC");
+    let mut latencies = Vec::new();
+    let mut errors = 0u64;
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(secs) {
+        let t = std::time::Instant::now();
+        match ctx.transact_polling(&request) {
+            Ok(r) if r == expected => latencies.push(t.elapsed().as_micros() as u64),
+            _ => errors += 1,
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let p99 = latencies
+        .get(latencies.len() * 99 / 100)
+        .copied()
+        .unwrap_or(0);
+    println!(
+        "tps={:.1} p99_us={p99} n={} errors={errors}",
+        latencies.len() as f64 / elapsed,
+        latencies.len()
+    );
+    std::process::exit(if errors == 0 && !latencies.is_empty() {
+        0
+    } else {
+        1
+    });
+}
+
+/// The bus-level fault classes: each injects one fault; a clean transaction follows.
+fn fault_class(name: &str) -> Option<fn(&Ctx) -> Outcome> {
+    let f: fn(&Ctx) -> Outcome = match name {
+        "none" => |_| Ok(()),
+        "bad_pec_write" => |c| {
+            let _ = c.bus.raw_write(&[0x02, 0x02, 0x18, 0x01, 0x67]);
+            Ok(())
+        },
+        "truncated_write" => |c| {
+            let _ = c.bus.raw_write(&[0x02, 0x05, 0x18, 0x01]);
+            Ok(())
+        },
+        "stop_mid_read" => |c| {
+            // A multi-part response, of which the host reads 3 bytes and stops.
+            c.write_request(&echo(&[3; 60]))?;
+            for _ in 0..400 {
+                if c.bus.raw_read(0x03, 3).is_ok() {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(5));
+            }
+            Ok(())
+        },
+        "restart_without_stop" => |c| {
+            set_link_fault("fault_no_stop", "1")?;
+            let _ = c.bus.raw_write(&[0x02, 0x02, 0x18]);
+            Ok(())
+        },
+        "read_nothing_pending" => |c| {
+            let _ = c.bus.raw_write(&[0x02, 0x05, 0x18]);
+            let _ = c.bus.block_read(0x03);
+            Ok(())
+        },
+        "unknown_command" => |c| {
+            let _ = c.bus.raw_write(&[0x55, 0x01, 0x02]);
+            Ok(())
+        },
+        "overlong_part" => |c| {
+            let mut raw = vec![0x02, 35];
+            raw.extend_from_slice(&[0xee; 36]);
+            let _ = c.bus.raw_write(&raw);
+            Ok(())
+        },
+        "multipart_over_254" => |c| {
+            let _ = c.bus.block_write(0x06, &[0x22; 32]);
+            for _ in 0..7 {
+                let _ = c.bus.block_write(0x07, &[0x22; 32]);
+            }
+            Ok(())
+        },
+        "middle_without_start" => |c| {
+            let _ = c.bus.block_write(0x07, &[0x11; 32]);
+            Ok(())
+        },
+        "retry_0x0a_wrong_block" => |c| {
+            c.transact(&echo(&[5; 98]))?;
+            let _ = c.bus.block_write(0x0a, &[0x07]);
+            Ok(())
+        },
+        "slow_request" => |c| {
+            // OEM 0x30/0x02: the responder answers it only after its delay.
+            c.write_request(&[0x30 << 2, 0x02])
+        },
+        "second_open" => |_| {
+            // The responder holds the device: a second opener must be refused.
+            want("second open", Dev::open(0).map(|_| ()), Err(libc::EBUSY))
+        },
+        _ => return None,
+    };
+    Some(f)
+}
+
+/// `faults BUS CLASS N`: N times the fault, each followed by a clean transaction.
+/// Prints `iterations=<n> recovered=<n> wedged=<n> lost=<n>`.
+fn faults(args: &[String]) -> ! {
+    let (Some(bus), Some(fault), Some(n)) = (
+        args.first().and_then(|b| b.parse().ok()),
+        args.get(1).and_then(|c| fault_class(c)),
+        args.get(2).and_then(|n| n.parse::<u32>().ok()),
+    ) else {
+        eprintln!("usage: ssif-vmtest faults BUS CLASS N");
+        std::process::exit(2);
+    };
+    let ctx = Ctx {
+        bus: Smbus::open(bus, ADDR).expect("open i2c bus"),
+        counters: String::new(),
+    };
+    let want_answer = answer(&GET_DEVICE_ID, &mut 0);
+    let (mut recovered, mut wedged, mut lost) = (0, 0, 0);
+    if args[1] == "slow_request" {
+        // Only the fault: the caller decides what follows.
+        let _ = fault(&ctx);
+        std::process::exit(0);
+    }
+    for _ in 0..n {
+        let _ = fault(&ctx);
+        let _ = ctx.bus.set_pec(false);
+        match ctx.transact(&GET_DEVICE_ID) {
+            Ok(r) if r == want_answer => recovered += 1,
+            Ok(_) => lost += 1,
+            Err(_) => {
+                // Past any response deadline, one more try: still failing means wedged.
+                thread::sleep(Duration::from_millis(600));
+                match ctx.transact(&GET_DEVICE_ID) {
+                    Ok(r) if r == want_answer => recovered += 1,
+                    Ok(_) => lost += 1,
+                    Err(_) => wedged += 1,
+                }
+            }
+        }
+    }
+    println!("iterations={n} recovered={recovered} wedged={wedged} lost={lost}");
+    std::process::exit(0);
+}
+
 fn main() {
     let mut args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("faults") {
+        faults(&args[2..]);
+    }
+    if args.get(1).map(String::as_str) == Some("bench") {
+        bench(&args[2..]);
+    }
     let abi = args.get(1).map(String::as_str) == Some("abi");
     if abi {
         args.remove(1);

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# make bench: our driver against upstream's C ssif_bmc in the same boot
+# (alternating, 3 rounds), plus module size and instructions per bus byte.
+# Prints:
+#   bench: workload=<w> rust_tps=<x> c_tps=<y> ratio=<rust/c> rust_p99_us=<a> c_p99_us=<b>
+#   size: rust_text=<n> c_text=<m>
+#   cost: workload=<w> instructions_per_byte=<n>
+. "$(dirname "$0")/lib.sh"
+bash "$REPO/scripts/prepare.sh"
+KB=$(kbuild_dir)
+log="$CACHE/out/bench-console.log"
+DTB="$KB/arch/arm/boot/dts/aspeed/aspeed-ast2600-evb.dtb" EXTRA_APPEND="ssif.secs=${BENCH_SECS:-10}" bash "$REPO/scripts/run-vm.sh" bench "$log" 1200 ||
+	{ echo "bench: the VM run failed (console: $log)"; exit 1; }
+sed 's/\r$//; s/^\[[ 0-9.]*\] //' "$log" | grep '^benchrun:' | tee "$CACHE/out/bench-runs.txt"
+# Mean over the rounds of throughput and of p99 latency, per driver and workload.
+awk '
+	{ for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+	  k = f["workload"] SUBSEP f["driver"]; tps[k] += f["tps"]; p99[k] += f["p99_us"]; n[k]++
+	  if (f["errors"] != 0) err = 1; w[f["workload"]] = 1 }
+	END {
+		for (x in w) {
+			r = x SUBSEP "rust"; c = x SUBSEP "c"
+			printf "bench: workload=%s rust_tps=%.1f c_tps=%.1f ratio=%.3f rust_p99_us=%d c_p99_us=%d\n", \
+				x, tps[r] / n[r], tps[c] / n[c], (tps[r] / n[r]) / (tps[c] / n[c]), p99[r] / n[r], p99[c] / n[c]
+		}
+		if (err) print "bench: some transactions failed (see the benchrun lines)"
+	}' "$CACHE/out/bench-runs.txt"
+rust_text=$(size "$CACHE/out/module/ssif_bmc.ko" | awk 'NR == 2 { print $1 }')
+c_text=$(size "$KB/drivers/char/ipmi/ssif_bmc.ko" | awk 'NR == 2 { print $1 }')
+echo "size: rust_text=$rust_text c_text=$c_text"
+bash "$REPO/scripts/cost.sh"
