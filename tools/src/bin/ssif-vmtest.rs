@@ -574,18 +574,19 @@ fn faults(args: &[String]) -> ! {
     for _ in 0..n {
         let _ = fault(&ctx);
         let _ = ctx.bus.set_pec(false);
-        match ctx.transact(&GET_DEVICE_ID) {
+        let mut result = ctx.transact(&GET_DEVICE_ID);
+        if result.is_err() {
+            // Past any response deadline, one more try: still failing means wedged.
+            thread::sleep(Duration::from_millis(600));
+            result = ctx.transact(&GET_DEVICE_ID);
+        }
+        match result {
             Ok(r) if r == want_answer => recovered += 1,
-            Ok(_) => lost += 1,
-            Err(_) => {
-                // Past any response deadline, one more try: still failing means wedged.
-                thread::sleep(Duration::from_millis(600));
-                match ctx.transact(&GET_DEVICE_ID) {
-                    Ok(r) if r == want_answer => recovered += 1,
-                    Ok(_) => lost += 1,
-                    Err(_) => wedged += 1,
-                }
+            Ok(r) => {
+                lost += 1;
+                eprintln!("mismatch after {}: got {r:02x?}", args[1]);
             }
+            Err(_) => wedged += 1,
         }
     }
     println!("iterations={n} recovered={recovered} wedged={wedged} lost={lost}");
