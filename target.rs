@@ -189,9 +189,12 @@ unsafe extern "C" fn target_callback(
     event: bindings::i2c_slave_event,
     val: *mut u8,
 ) -> c_int {
+    // Scan without barriers; one `Acquire` load on the matching slot then orders the entry's
+    // initialisation before its use (a `dmb` per slot per byte would be wasted on ARM).
     let Some(slot) = TABLE
         .iter()
-        .find(|s| s.client.load(ordering::Acquire) == client)
+        .find(|s| s.client.load(ordering::Relaxed) == client)
+        .filter(|s| s.client.load(ordering::Acquire) == client)
     else {
         return EIO.to_errno();
     };
