@@ -19,12 +19,16 @@ fn clean_cycle(ssif: &mut Ssif) {
     assert_eq!(step(BusEvent::Stop).effect, Effect::RequestReady);
     let (req, _) = ssif.take_request().expect("clean request lost");
     assert_eq!(req.as_bytes(), &[0x18, 0x01]);
-    ssif.respond(Message::from_slice(&[0x1c, 0x01, 0x00]).unwrap()).unwrap();
+    ssif.respond(Message::from_slice(&[0x1c, 0x01, 0x00]).unwrap())
+        .unwrap();
     assert_eq!(ssif.on_bus(BusEvent::WriteRequested).reply, Reply::Ack);
     ssif.on_bus(BusEvent::WriteReceived(0x03));
     assert_eq!(ssif.on_bus(BusEvent::ReadRequested).reply, Reply::Byte(3));
     for want in [0x1c, 0x01, 0x00] {
-        assert_eq!(ssif.on_bus(BusEvent::ReadProcessed).reply, Reply::Byte(want));
+        assert_eq!(
+            ssif.on_bus(BusEvent::ReadProcessed).reply,
+            Reply::Byte(want)
+        );
     }
     ssif.on_bus(BusEvent::Stop);
 }

@@ -41,7 +41,9 @@ fn script(req: &[u8], resp_len: usize, ops: &mut Vec<Op>) -> usize {
     ops.push(Op::Take);
     ops.push(Op::Respond);
     // Read parts: first (03) then middles (09); each part is len + data + PEC.
-    let parts = if resp_len <= 32 { vec![resp_len] } else {
+    let parts = if resp_len <= 32 {
+        vec![resp_len]
+    } else {
         let mut v = vec![30 + 2];
         let mut left = resp_len - 30;
         while left > 0 {
@@ -53,7 +55,11 @@ fn script(req: &[u8], resp_len: usize, ops: &mut Vec<Op>) -> usize {
     };
     for (i, n) in parts.iter().enumerate() {
         ops.push(Op::Bus(BusEvent::WriteRequested));
-        ops.push(Op::Bus(BusEvent::WriteReceived(if i == 0 { 0x03 } else { 0x09 })));
+        ops.push(Op::Bus(BusEvent::WriteReceived(if i == 0 {
+            0x03
+        } else {
+            0x09
+        })));
         ops.push(Op::Bus(BusEvent::ReadRequested));
         for _ in 0..n + 1 {
             ops.push(Op::Bus(BusEvent::ReadProcessed));
@@ -100,6 +106,10 @@ fn main() {
         run_workload(&mut ssif, &ops, &response);
     }
     assert_eq!(ssif.counters().requests, runs, "workload script is wrong");
-    assert_eq!(ssif.counters().responses_delivered, runs, "workload script is wrong");
+    assert_eq!(
+        ssif.counters().responses_delivered,
+        runs,
+        "workload script is wrong"
+    );
     println!("bytes={bytes} runs={runs}");
 }

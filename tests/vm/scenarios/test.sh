@@ -55,7 +55,8 @@ check counters_requests_answered [ "$requests" -gt 100 ]
 check counters_no_timeouts_with_ipmi_ssif [ "$timeouts" = "$timeouts_before" ]
 
 echo "== phase: lifecycle"
-echo "$HOST_BUS-0010" > /sys/bus/i2c/devices/i2c-$HOST_BUS/delete_device
+echo 0x10 > /sys/bus/i2c/devices/i2c-$HOST_BUS/delete_device
+check host_driver_deleted sh -c "[ ! -e /sys/bus/i2c/devices/$HOST_BUS-0010 ]"
 # The responder sleeps in poll(): unbinding wakes it with EPOLLHUP|EPOLLERR.
 : > /tmp/responder.log
 echo "$BMC_BUS-1010" > /sys/bus/i2c/drivers/ssif_bmc/unbind
