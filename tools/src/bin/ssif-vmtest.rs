@@ -22,6 +22,14 @@ struct Ctx {
 type Outcome = Result<(), String>;
 
 impl Ctx {
+    /// The target at 0x10 on `/dev/i2c-<bus>`; `counters` is its debugfs counters file.
+    fn open(bus: u32, counters: String) -> Ctx {
+        Ctx {
+            bus: Smbus::open(bus, ADDR).expect("open i2c bus"),
+            counters,
+        }
+    }
+
     fn counters(&self) -> HashMap<String, u64> {
         fs::read_to_string(&self.counters)
             .unwrap_or_default()
@@ -435,10 +443,7 @@ fn bench(args: &[String]) -> ! {
         eprintln!("usage: ssif-vmtest bench BUS get_device_id_pec|multipart_250 SECONDS");
         std::process::exit(2);
     };
-    let ctx = Ctx {
-        bus: Smbus::open(bus, ADDR).expect("open i2c bus"),
-        counters: String::new(),
-    };
+    let ctx = Ctx::open(bus, String::new());
     let (request, pec) = match workload.as_str() {
         "get_device_id_pec" => (GET_DEVICE_ID.to_vec(), true),
         "multipart_250" => (echo(&[0xa5; 248]), false),
@@ -560,10 +565,7 @@ fn faults(args: &[String]) -> ! {
         eprintln!("usage: ssif-vmtest faults BUS CLASS N");
         std::process::exit(2);
     };
-    let ctx = Ctx {
-        bus: Smbus::open(bus, ADDR).expect("open i2c bus"),
-        counters: String::new(),
-    };
+    let ctx = Ctx::open(bus, String::new());
     let want_answer = answer(&GET_DEVICE_ID, &mut 0);
     let (mut recovered, mut wedged, mut lost) = (0, 0, 0);
     if args[1] == "slow_request" {
@@ -610,10 +612,7 @@ fn main() {
         eprintln!("usage: ssif-vmtest [abi] BUS COUNTERS_FILE");
         std::process::exit(2);
     };
-    let ctx = Ctx {
-        bus: Smbus::open(bus, ADDR).expect("open i2c bus"),
-        counters: counters.clone(),
-    };
+    let ctx = Ctx::open(bus, counters.clone());
     let (mut passed, mut failed) = (0, 0);
     let list = if abi { abi_scenarios() } else { scenarios() };
     for (name, scenario) in list {
