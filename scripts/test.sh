@@ -70,8 +70,8 @@ step "clippy (CLIPPY=1)" clippy_check
 step "unsafe only in glue files" unsafe_only_in_glue
 step "uapi layout" bash "$S/check-uapi.sh"
 step "in-tree wiring" wiring_check
-step "host: protocol core (cargo test)" bash -c "cd '$REPO/protocol-tests' && cargo test 2>&1"
-step "host: tools (cargo test)" bash -c "cd '$REPO/tools' && cargo test 2>&1"
+step "host: protocol core (cargo test)" bash -c "cd '$REPO/protocol-tests' && cargo test --tests 2>&1"
+step "host: tools (cargo test)" bash -c "cd '$REPO/tools' && cargo test --tests 2>&1"
 step "host: fuzz the protocol core (20 s)" bash "$S/fuzz.sh" 20
 step "vm: KUnit, bus-level, end-to-end, lifecycle" vm_tests
 
@@ -80,5 +80,5 @@ stage "test: done"
 for f in "${failed[@]}"; do
 	echo "failed: $f"
 done
-echo "test steps: $passed passed, ${#failed[@]} failed"
+echo "steps: $passed passed, ${#failed[@]} failed"
 [ ${#failed[@]} = 0 ]
