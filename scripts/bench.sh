@@ -12,7 +12,7 @@ KB=$(kbuild_dir)
 log="$CACHE/out/bench-console.log"
 DTB="$KB/arch/arm/boot/dts/aspeed/aspeed-ast2600-evb.dtb" EXTRA_APPEND="ssif.secs=${BENCH_SECS:-10}" bash "$REPO/scripts/run-vm.sh" bench "$log" 1200 ||
 	{ echo "bench: the VM run failed (console: $log)"; exit 1; }
-sed 's/\r$//; s/^\[[ 0-9.]*\] //' "$log" | grep '^benchrun:' | tee "$CACHE/out/bench-runs.txt"
+console_lines "$log" | grep '^benchrun:' | tee "$CACHE/out/bench-runs.txt"
 # Mean over the rounds of throughput and of p99 latency, per driver and workload.
 awk '
 	{ for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }

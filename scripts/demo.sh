@@ -10,7 +10,7 @@ rc=0
 bash "$REPO/scripts/run-vm.sh" demo "$log" 300 || rc=$?
 echo
 echo "---------------- transcript (full console: $log) ----------------"
-sed 's/^\[[ 0-9.]*\] //' "$log" | grep -E '^(demo:|check:|checks:)|ssif_bmc|ipmi-ssif-host' |
+console_lines "$log" | grep -E '^(demo:|check:|checks:)|ssif_bmc|ipmi-ssif-host' |
 	grep -vE 'dyndbg|KTAP' || true
 echo "-----------------------------------------------------------------"
 if [ $rc = 0 ]; then

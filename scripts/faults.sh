@@ -12,7 +12,7 @@ log="$CACHE/out/faults-console.log"
 rc=0
 DTB="$KB/arch/arm/boot/dts/aspeed/aspeed-ast2600-evb.dtb" EXTRA_APPEND="ssif.n=$n ssif.nslow=$nslow" \
 	bash "$REPO/scripts/run-vm.sh" faults "$log" "${FAULTS_TIMEOUT:-7200}" || rc=$?
-sed 's/\r$//; s/^\[[ 0-9.]*\] //' "$log" | grep -E '^(faults:|check:|checks:)' | tee "$CACHE/out/faults.txt"
+console_lines "$log" | grep -E '^(faults:|check:|checks:)' | tee "$CACHE/out/faults.txt"
 awk '/^faults: driver=rust/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
 	if (f["wedged"] + f["splats"] + f["lost"] > 0) bad++ }
 	END { print "faults: rust classes with wedged/splats/lost > 0: " bad + 0 }' "$CACHE/out/faults.txt"

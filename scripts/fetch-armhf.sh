@@ -14,9 +14,7 @@ if [ -f "$stamp" ]; then
 	exit 0
 fi
 
-uri=$( { cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null || true; } |
-	awk '/^URIs:/{print $2} /^deb /{print ($2 ~ /^\[/) ? $3 : $2}' | grep -v -- '-security' | head -n1 || true)
-[ -n "$uri" ] || die "no Debian mirror found in the apt sources"
+uri=$(debian_mirror)
 suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
 
 APTDIR="$CACHE/apt-armhf"

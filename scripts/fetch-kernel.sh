@@ -12,9 +12,7 @@ if [ -f "$SRC/.unpacked" ]; then
 fi
 
 stage "kernel source: locating the Debian mirror"
-uri=$( { cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null || true; } |
-	awk '/^URIs:/{print $2} /^deb /{print ($2 ~ /^\[/) ? $3 : $2}' | grep -v -- '-security' | head -n1 || true)
-[ -n "$uri" ] || die "no Debian mirror found in the apt sources"
+uri=$(debian_mirror)
 echo "mirror: $uri"
 
 APTDIR="$CACHE/apt"

@@ -52,3 +52,17 @@ kmake() {
 	make -C "$(ksrc_dir)" O="$(kbuild_dir)" ARCH=$ARCH CROSS_COMPILE=$CROSS_COMPILE \
 		LLVM= -j"$(nproc)" "$@"
 }
+
+# The Debian mirror the machine's apt sources already name (never hard-coded).
+debian_mirror() {
+	local uri
+	uri=$( { cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null || true; } |
+		awk '/^URIs:/{print $2} /^deb /{print ($2 ~ /^\[/) ? $3 : $2}' | grep -v -- '-security' | head -n1 || true)
+	[ -n "$uri" ] || die "no Debian mirror found in the apt sources"
+	echo "$uri"
+}
+
+# A VM console log without timestamps and carriage returns.
+console_lines() {
+	sed 's/\r$//; s/^\[[ 0-9.]*\] //' "$1"
+}

@@ -59,7 +59,7 @@ wiring_check() {
 vm_tests() {
 	local log="$CACHE/out/test-console.log" rc=0
 	bash "$S/run-vm.sh" test "$log" 900 || rc=$?
-	sed 's/^\[[ 0-9.]*\] //' "$log" | grep -E '^(check:|checks:|vmtest:)' || true
+	console_lines "$log" | grep -E '^(check:|checks:|vmtest:)' || true
 	python3 "$S/ktap.py" "$log" --require ssif_bmc_rust --require rust_kernel_fmt || rc=1
 	[ $rc = 0 ] || echo "vm: console log in $log"
 	return $rc
