@@ -1,12 +1,16 @@
 # SPDX-License-Identifier: GPL-2.0
 # Out-of-tree build of ssif_bmc.ko, plus the project's two commands.
-#   make [KDIR=/path/to/kernel/build] [KUNIT=1]   build ssif_bmc.ko
+#   make [KDIR=/path/to/kernel/build] [KUNIT=1]   build ssif_bmc.ko (into MO, in the cache)
 #   make demo                                     build all, boot the AST2600, serve ipmitool
 #   make test                                     the whole test suite
 
 KDIR ?= $(shell bash scripts/kdir.sh)
+# Build products go to the cache, never into the repository (a module built in the source
+# directory would also make kbuild refuse every later MO= build of it).
+MO ?= $(shell bash scripts/kdir.sh --out)/make
 # Out of tree there is no Kconfig: build the module (only on these command lines).
-KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) ARCH=arm CROSS_COMPILE=arm-linux-gnueabihf- CONFIG_SSIF_BMC_RUST=m
+KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) MO=$(MO) ARCH=arm CROSS_COMPILE=arm-linux-gnueabihf- \
+	CONFIG_SSIF_BMC_RUST=m
 
 all: modules
 

@@ -7,7 +7,7 @@
 command -v valgrind >/dev/null || die "valgrind missing (scripts/install-deps.sh)"
 cd "$REPO/protocol-tests"
 cargo build -q --release --bin ssif-cost
-bin="$REPO/protocol-tests/target/release/ssif-cost"
+bin="$CARGO_TARGET_DIR/release/ssif-cost"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for w in get_device_id_pec multipart_250; do

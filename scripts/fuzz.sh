@@ -7,11 +7,13 @@
 . "$(dirname "$0")/lib.sh"
 secs=${1:-20}
 command -v cargo-fuzz >/dev/null || die "cargo-fuzz missing (scripts/install-deps.sh)"
+mkdir -p "$CACHE/out/fuzz-corpus"
 cd "$REPO/protocol-tests"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none --debug-assertions events -- \
+RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none --debug-assertions --target-dir "$CACHE/out/fuzz-target" \
+	events "$CACHE/out/fuzz-corpus" -- \
 	-max_total_time="$secs" -print_final_stats=1 >"$log" 2>&1
 rc=$?
 set -e

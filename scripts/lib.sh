@@ -13,6 +13,8 @@ export ARCH CROSS_COMPILE
 export LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm-19/lib}
 export PATH="$HOME/.cargo/bin:$PATH"
 export DEBIAN_FRONTEND=noninteractive
+# Host-side cargo builds (protocol tests, tools tests, ssif-cost) also go to the cache.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$CACHE/out/host-target}
 
 mkdir -p "$CACHE"
 
