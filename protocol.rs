@@ -210,6 +210,9 @@ impl Message {
 }
 
 impl core::fmt::Debug for Message {
+    // Inline: a crate emits its non-inline trait methods whether used or not, and the driver
+    // never formats a message.
+    #[inline]
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "Message({:02x?})", self.as_bytes())
     }
@@ -277,6 +280,15 @@ struct ReadPart {
     index: Option<u8>,
 }
 
+impl ReadPart {
+    /// The index of this part if the host took its length byte and all its data (the PEC is
+    /// the host's choice), else `None`.
+    fn delivered(&self) -> Option<u8> {
+        self.index
+            .filter(|_| usize::from(self.sent) > usize::from(self.bytes[0]))
+    }
+}
+
 /// Why a part or a message was thrown away.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Abort {
@@ -322,19 +334,7 @@ impl Abort {
 
     /// The counter name.
     pub fn name(self) -> &'static str {
-        match self {
-            Abort::Restart => "abort_restart",
-            Abort::Truncated => "abort_truncated",
-            Abort::Overlong => "abort_overlong_part",
-            Abort::Excess => "abort_excess_bytes",
-            Abort::TooLong => "abort_message_too_long",
-            Abort::NoStart => "abort_no_start",
-            Abort::BadLength => "abort_bad_length",
-            Abort::UnknownCommand => "abort_unknown_command",
-            Abort::ReadDuringWrite => "abort_read_during_write",
-            Abort::BadRetry => "abort_bad_retry",
-            Abort::StrayRead => "abort_stray_read",
-        }
+        Counters::NAMES[Counters::SCALARS + self as usize]
     }
 }
 
@@ -370,18 +370,48 @@ impl Counters {
         self.aborts[why as usize]
     }
 
-    /// Calls `f` with each counter's name and value.
-    pub fn for_each(&self, mut f: impl FnMut(&'static str, u32)) {
-        f("requests", self.requests);
-        f("responses", self.responses);
-        f("responses_delivered", self.responses_delivered);
-        f("pec_errors", self.pec_errors);
-        f("naks", self.naks);
-        f("timeouts", self.timeouts);
-        f("empty_reads", self.empty_reads);
-        for why in Abort::ALL {
-            f(why.name(), self.aborted(why));
-        }
+    /// Number of counters that are not abort reasons.
+    const SCALARS: usize = 7;
+    /// Number of counters.
+    pub const COUNT: usize = Self::SCALARS + Abort::ALL.len();
+
+    /// The counter names, in the order of [`Counters::values`].
+    pub const NAMES: [&'static str; Self::COUNT] = [
+        "requests",
+        "responses",
+        "responses_delivered",
+        "pec_errors",
+        "naks",
+        "timeouts",
+        "empty_reads",
+        "abort_restart",
+        "abort_truncated",
+        "abort_overlong_part",
+        "abort_excess_bytes",
+        "abort_message_too_long",
+        "abort_no_start",
+        "abort_bad_length",
+        "abort_unknown_command",
+        "abort_read_during_write",
+        "abort_bad_retry",
+        "abort_stray_read",
+    ];
+
+    /// Every counter's value, in the order of [`Counters::NAMES`].
+    pub fn values(&self) -> [u32; Self::COUNT] {
+        let mut values = [0; Self::COUNT];
+        let (scalars, aborts) = values.split_at_mut(Self::SCALARS);
+        scalars.copy_from_slice(&[
+            self.requests,
+            self.responses,
+            self.responses_delivered,
+            self.pec_errors,
+            self.naks,
+            self.timeouts,
+            self.empty_reads,
+        ]);
+        aborts.copy_from_slice(&self.aborts);
+        values
     }
 }
 
@@ -478,9 +508,9 @@ impl Ssif {
     fn write_requested(&mut self) -> Step {
         // A start without STOP ends the transaction in progress. Unlike at STOP, an unfinished
         // write part is dropped, never accepted.
-        match core::mem::replace(&mut self.transaction, Transaction::None) {
+        match &self.transaction {
             Transaction::Write(part) => self.drop_part(part.fault.unwrap_or(Abort::Restart)),
-            Transaction::Read(part) => self.finish_read(&part),
+            Transaction::Read(part) => self.finish_read(part.delivered()),
             _ => {}
         }
         if matches!(self.session, Session::Pending { .. }) {
@@ -588,18 +618,15 @@ impl Ssif {
     }
 
     fn read_requested(&mut self) -> Step {
-        let (command, crc) = match core::mem::replace(&mut self.transaction, Transaction::None) {
-            Transaction::ReadCommand { command, crc } => (command, crc),
+        let (command, crc) = match &self.transaction {
+            &Transaction::ReadCommand { command, crc } => (command, crc),
             Transaction::Write(part) => {
                 if part.fault.is_none() {
                     self.drop_part(Abort::ReadDuringWrite);
                 }
                 return self.filler_read();
             }
-            Transaction::Refused => {
-                self.transaction = Transaction::Refused;
-                return Step::byte(0xff);
-            }
+            Transaction::Refused => return Step::byte(0xff),
             _ => {
                 self.counters.abort(Abort::StrayRead);
                 return self.filler_read();
@@ -679,7 +706,7 @@ impl Ssif {
         match core::mem::replace(&mut self.transaction, Transaction::None) {
             Transaction::Write(part) => self.finish_write(part),
             Transaction::Read(part) => {
-                self.finish_read(&part);
+                self.finish_read(part.delivered());
                 Effect::None
             }
             Transaction::None
@@ -690,21 +717,19 @@ impl Ssif {
         }
     }
 
-    fn finish_read(&mut self, part: &ReadPart) {
+    /// Advances the response past a read part the host took completely (see
+    /// [`ReadPart::delivered`]).
+    fn finish_read(&mut self, delivered: Option<u8>) {
         let (
             Some(index),
             Session::Responding {
                 response,
                 next_part,
             },
-        ) = (part.index, &mut self.session)
+        ) = (delivered, &mut self.session)
         else {
             return;
         };
-        // Delivered once the host took the length byte and all data (PEC is the host's choice).
-        if usize::from(part.sent) < 1 + usize::from(part.bytes[0]) {
-            return;
-        }
         *next_part = index + 1;
         if *next_part == response.read_parts() {
             self.counters.responses_delivered = self.counters.responses_delivered.wrapping_add(1);

@@ -17,7 +17,11 @@ mod chardev;
 mod deadline;
 #[cfg(CONFIG_SSIF_BMC_RUST_KUNIT_TEST)]
 mod kunit;
-pub mod protocol;
+// Private, so that only what the driver uses is compiled into the module (a `pub` module keeps
+// every public item, wanted or not). The host crate in `protocol-tests/` exports the same file,
+// hence its `pub` items, and uses the few helpers the driver does not.
+#[allow(unreachable_pub, dead_code)]
+mod protocol;
 mod state;
 mod target;
 
@@ -45,15 +49,13 @@ struct SsifBmcDriver;
 /// The `counters` debugfs file: one `name value` line per counter.
 struct CounterView(Arc<Shared>);
 
-impl core::fmt::Debug for CounterView {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let mut result = Ok(());
-        self.0.counters().for_each(|name, value| {
-            if result.is_ok() {
-                result = writeln!(f, "{name} {value}");
-            }
-        });
-        result
+impl debugfs::Writer for CounterView {
+    fn write(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let values = self.0.counters().values();
+        for (name, value) in protocol::Counters::NAMES.iter().zip(values) {
+            writeln!(f, "{name} {value}")?;
+        }
+        Ok(())
     }
 }
 
@@ -80,7 +82,7 @@ struct SsifBmc {
 }
 
 impl SsifBmcDriver {
-    /// Checks the configuration and creates the shared state.
+    /// Checks the configuration; creates the shared state and the debugfs directory name.
     fn shared(client: &i2c::I2cClient<Core<'_>>) -> Result<(Arc<Shared>, CString)> {
         let dev = client.as_ref();
         let timeout_ms = module_parameters::response_timeout_ms.value();
@@ -110,27 +112,23 @@ impl i2c::Driver for SsifBmcDriver {
         client: &'bound i2c::I2cClient<Core<'_>>,
         _info: Option<&'bound Self::IdInfo>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
-        let prepared = Self::shared(client);
-        try_pin_init!(SsifBmc {
-            // Everything the callbacks use exists before the first callback can run; the
-            // misc device, the way in for user space, comes last.
-            _retire: Retire(prepared.as_ref().map_err(|e| *e)?.0.clone()),
-            _target: TargetRegistration::new(client, prepared.as_ref().map_err(|e| *e)?.0.clone())
-                .inspect_err(|e| {
-                    dev_err!(client.as_ref(), "cannot register as I2C target: {:?}\n", e)
-                })?,
-            _debugfs: debugfs::Dir::new(&prepared.as_ref().map_err(|e| *e)?.1),
-            _counters <- _debugfs.read_only_file(
-                c"counters",
-                CounterView(prepared.as_ref().map_err(|e| *e)?.0.clone()),
-            ),
-            _misc <- PollMiscDevice::register(
-                client.as_ref(),
-                c"ipmi-ssif-host",
-                0o600,
-                prepared.as_ref().map_err(|e| *e)?.0.clone(),
-            ),
-        }? Error)
+        pin_init::pin_init_scope(move || {
+            // Everything the callbacks use exists before the first callback can run; the misc
+            // device, the way in for user space, comes last.
+            let (shared, name) = Self::shared(client)?;
+            let retire = Retire(shared.clone());
+            let target = TargetRegistration::new(client, shared.clone()).inspect_err(|e| {
+                dev_err!(client.as_ref(), "cannot register as I2C target: {:?}\n", e)
+            })?;
+            let counters = CounterView(shared.clone());
+            Ok(try_pin_init!(SsifBmc {
+                _retire: retire,
+                _target: target,
+                _debugfs: debugfs::Dir::new(&name),
+                _counters <- _debugfs.read_only_file(c"counters", counters),
+                _misc <- PollMiscDevice::register(client.as_ref(), c"ipmi-ssif-host", 0o600, shared),
+            }? Error))
+        })
     }
 }
 
