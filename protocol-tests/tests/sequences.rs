@@ -495,3 +495,36 @@ fn constants_match_the_uapi_header() {
     // unsigned int len + payload, padded to 4: what sizeof() gives (checked in C too).
     assert_eq!(USER_MSG_SIZE, (4 + max).next_multiple_of(4));
 }
+
+/// The debugfs `counters` file prints `Counters::NAMES` beside `Counters::values()`; tools and
+/// the VM tests look counters up by those names.
+#[test]
+fn counter_names_line_up_with_their_values() {
+    use ssif_protocol::protocol::Counters;
+    let mut h = Host::new();
+    h.cycle(&[0x18, 0x01], &[0x1c, 0x01, 0x00], true);
+    let mut bad = vec![0x02, 0x02, 0x18, 0x01];
+    bad.push(0x00); // wrong PEC
+    h.write_raw(&bad, true);
+    h.write_block(0x07, &[1, 2, 3], false); // middle without start
+    let c = h.ssif.counters();
+    let named = |name: &str| {
+        let i = Counters::NAMES.iter().position(|n| *n == name).unwrap();
+        c.values()[i]
+    };
+    assert_eq!(named("requests"), 1);
+    assert_eq!(named("responses"), 1);
+    assert_eq!(named("responses_delivered"), 1);
+    assert_eq!(named("pec_errors"), 1);
+    assert_eq!(named("abort_no_start"), 1);
+    assert_eq!(named("naks"), c.naks);
+    assert_eq!(named("timeouts"), c.timeouts);
+    assert_eq!(named("empty_reads"), c.empty_reads);
+    for why in Abort::ALL {
+        assert_eq!(named(why.name()), c.aborted(why));
+    }
+    let mut names = Counters::NAMES.to_vec();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), Counters::COUNT, "names are unique");
+}
