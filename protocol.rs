@@ -399,9 +399,8 @@ impl Counters {
 
     /// Every counter's value, in the order of [`Counters::NAMES`].
     pub fn values(&self) -> [u32; Self::COUNT] {
-        let mut values = [0; Self::COUNT];
-        let (scalars, aborts) = values.split_at_mut(Self::SCALARS);
-        scalars.copy_from_slice(&[
+        // Typed, so a counter added here but not to `SCALARS` (or `NAMES`) does not compile.
+        let scalars: [u32; Self::SCALARS] = [
             self.requests,
             self.responses,
             self.responses_delivered,
@@ -409,8 +408,10 @@ impl Counters {
             self.naks,
             self.timeouts,
             self.empty_reads,
-        ]);
-        aborts.copy_from_slice(&self.aborts);
+        ];
+        let mut values = [0; Self::COUNT];
+        values[..Self::SCALARS].copy_from_slice(&scalars);
+        values[Self::SCALARS..].copy_from_slice(&self.aborts);
         values
     }
 }
