@@ -10,26 +10,31 @@ insmod $MOD/ssif_link.ko
 BMC_BUS=$(bus_of ssif-link-bmc)
 HOST_BUS=$(bus_of ssif-link-host)
 echo ipmi-ssif-host 0x1010 > /sys/bus/i2c/devices/i2c-$BMC_BUS/new_device
-opens=0
+# Per driver, workload and round: load the driver, start a responder, run the
+# client, stop the responder (SIGTERM: it prints its time in read() and write()),
+# unload. The module cannot be unloaded while the responder holds the file open.
 : > /tmp/responder.log
-start_responder
 for round in 1 2 3; do
-	for drv in rust c; do
-		case $drv in rust) ko=ssif_bmc_rs.ko ;; c) ko=ssif_bmc_c.ko ;; esac
-		insmod $MOD/$ko
-		check "bench_${drv}_round${round}_bound" wait_for /dev/ipmi-ssif-host
-		# Let the responder reopen the new device.
-		opens=$((opens + 1))
-		n=0
-		while [ "$(grep -c 'serving' /tmp/responder.log)" -lt $opens ] && [ $n -lt 50 ]; do
-			sleep 0.1
-			n=$((n + 1))
-		done
-		for w in get_device_id_pec multipart_250; do
+	for w in get_device_id_pec multipart_250; do
+		for drv in rust c; do
+			check "bench_${drv}_${w}_round${round}_loaded" load_driver $drv
+			# Not start_responder: no log line per request, which would be measured too.
+			ssif-responder 2>>/tmp/responder.log &
+			pid=$!
+			n=0
+			while ! grep -q 'serving' /tmp/responder.log && [ $n -lt 50 ]; do
+				sleep 0.1
+				n=$((n + 1))
+			done
 			line=$(ssif-vmtest bench "$HOST_BUS" $w "$SECS")
-			echo "benchrun: driver=$drv workload=$w round=$round $line"
+			kill -TERM $pid
+			wait $pid
+			file=$(grep 'stats' /tmp/responder.log | tail -n 1 |
+				sed 's/.*read_us=\([^ ]*\) write_us=\([^ ]*\).*/file_read_us=\1 file_write_us=\2/')
+			: > /tmp/responder.log
+			check "bench_${drv}_${w}_round${round}_unloaded" rmmod ssif_bmc
+			echo "benchrun: driver=$drv workload=$w round=$round $line $file"
 		done
-		rmmod ssif_bmc
 	done
 done
 check no_kernel_splat no_splat

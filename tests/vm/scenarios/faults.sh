@@ -41,7 +41,11 @@ run_shell_class() {
 	sc_before=$(splats)
 	sc_rec=0 sc_wed=0 sc_lost=0 sc_i=0
 	while [ $sc_i -lt "$sc_iters" ]; do
-		$sc_inject
+		if ! $sc_inject; then
+			# The fault could not even be applied (e.g. rmmod refused).
+			sc_wed=$((sc_wed + 1)) sc_i=$((sc_i + 1))
+			continue
+		fi
 		case $(clean) in
 		recovered) sc_rec=$((sc_rec + 1)) ;;
 		lost) sc_lost=$((sc_lost + 1)) ;;
@@ -64,10 +68,9 @@ slow_request() { # send OEM 0x30/0x02 (answered late) and do not wait for it
 
 for drv in rust c; do
 	case $drv in
-	rust) insmod $MOD/ssif_bmc_rs.ko response_timeout_ms=100; TIMEOUT_MS=100 ;;
-	c) insmod $MOD/ssif_bmc_c.ko; TIMEOUT_MS=500 ;;
+	rust) TIMEOUT_MS=100; check faults_${drv}_loaded load_driver rust response_timeout_ms=100 ;;
+	c) TIMEOUT_MS=500; check faults_${drv}_loaded load_driver c ;;
 	esac
-	wait_for /dev/ipmi-ssif-host
 	start_responder $RESP --delay-ms $((TIMEOUT_MS + 50))
 	sleep 0.3
 	for class in bad_pec_write truncated_write stop_mid_read restart_without_stop \
@@ -98,20 +101,24 @@ for drv in rust c; do
 	}
 	run_shell_class $drv unbind_rebind_reader_blocked "$N" rebind_fault
 
-	# rmmod/insmod cycles (the responder reopens each time).
+	# rmmod/insmod cycles. The kernel refuses rmmod while the file is open (the
+	# module is its owner), so the responder is stopped first and a new one serves
+	# the reloaded driver. A refused rmmod or insmod counts as wedged.
 	reload_fault() {
-		rmmod ssif_bmc
+		kill -TERM "$RESPONDER"
+		wait "$RESPONDER" 2>/dev/null
+		rmmod ssif_bmc || return 1
 		case $drv in
-		rust) insmod $MOD/ssif_bmc_rs.ko response_timeout_ms=100 ;;
-		c) insmod $MOD/ssif_bmc_c.ko ;;
-		esac
-		wait_for /dev/ipmi-ssif-host
+		rust) load_driver rust response_timeout_ms=100 ;;
+		c) load_driver c ;;
+		esac || return 1
+		start_responder $RESP --delay-ms $((TIMEOUT_MS + 50))
 		sleep 0.05
 	}
 	run_shell_class $drv rmmod_insmod "$N" reload_fault
 
 	kill -9 "$RESPONDER"; wait "$RESPONDER" 2>/dev/null
-	rmmod ssif_bmc
+	check faults_${drv}_unloaded rmmod ssif_bmc
 done
 echo "first mismatches:"; head -n 5 /tmp/mismatch.log 2>/dev/null
 check no_leaks_after_campaign no_leaks

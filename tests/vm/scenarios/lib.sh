@@ -89,6 +89,28 @@ link_up() {
 	return 0
 }
 
+# Which ssif_bmc is loaded: rust, c or none. Both modules are named ssif_bmc; their
+# I2C drivers are not: ours is "ssif_bmc", upstream's "ipmi-ssif-host".
+loaded_driver() {
+	if [ ! -d /sys/module/ssif_bmc ]; then
+		echo none
+	elif [ -d /sys/bus/i2c/drivers/ssif_bmc ]; then
+		echo rust
+	elif [ -d /sys/bus/i2c/drivers/ipmi-ssif-host ]; then
+		echo c
+	else
+		echo unknown
+	fi
+}
+
+# load_driver rust|c [params]: insmod the driver and check that it is the one loaded.
+load_driver() {
+	ld_drv=$1
+	shift
+	case $ld_drv in rust) ld_ko=ssif_bmc_rs.ko ;; c) ld_ko=ssif_bmc_c.ko ;; esac
+	insmod $MOD/$ld_ko "$@" && [ "$(loaded_driver)" = "$ld_drv" ] && wait_for /dev/ipmi-ssif-host
+}
+
 start_responder() {
 	ssif-responder -v "$@" 2>>/tmp/responder.log &
 	RESPONDER=$!

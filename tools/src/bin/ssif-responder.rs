@@ -5,10 +5,36 @@
 //! gets completion code 0xC1.
 //!
 //! Options: `--device PATH`, `--delay-ms N` (answer late), `--slow-cmd NETFN:CMD` (only
-//! that command is answered late), `--retry-ms N` (reopen interval), `-v` (log).
+//! that command is answered late), `--retry-ms N` (reopen interval), `-v` (log every request). SIGTERM
+//! closes the device and exits.
+//! It always logs `serving`, `device gone` and, per open, the mean time of its `read()` and
+//! `write()` calls.
 
 use ssif_tools::ipmi::{answer, READ_BUF};
-use std::{ffi::CString, io, thread, time::Duration};
+use std::{
+    ffi::CString,
+    io,
+    sync::atomic::{AtomicBool, Ordering},
+    thread,
+    time::{Duration, Instant},
+};
+
+/// Set by SIGTERM: close the device, print the stats and exit.
+static TERMINATED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigterm(_: libc::c_int) {
+    TERMINATED.store(true, Ordering::Relaxed);
+}
+
+/// SIGTERM interrupts a blocking `poll()` (no `SA_RESTART`) and sets [`TERMINATED`].
+fn catch_sigterm() {
+    // SAFETY: an all-zero `sigaction` is valid (empty mask, no flags).
+    let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
+    act.sa_sigaction = on_sigterm as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // SAFETY: `act` is valid and the handler only stores to an atomic, which is
+    // async-signal-safe.
+    unsafe { libc::sigaction(libc::SIGTERM, &act, std::ptr::null_mut()) };
+}
 
 fn open(path: &str) -> io::Result<libc::c_int> {
     let c = CString::new(path).unwrap();
@@ -43,8 +69,9 @@ fn main() {
         Some((p(n)?, p(c)?))
     });
     let mut global_enables = 0u8;
+    catch_sigterm();
 
-    loop {
+    while !TERMINATED.load(Ordering::Relaxed) {
         let fd = match open(&device) {
             Ok(fd) => fd,
             Err(e) => {
@@ -53,16 +80,35 @@ fn main() {
                 continue;
             }
         };
-        if verbose {
-            eprintln!("ssif-responder: serving {device}");
-        }
+        eprintln!("ssif-responder: serving {device}");
         serve(fd, delay, slow, verbose, &mut global_enables);
         // SAFETY: `fd` is ours.
         unsafe { libc::close(fd) };
     }
 }
 
-/// Serves until the device goes away (unbind: POLLHUP / ENODEV).
+/// Time spent in the device's file operations, for profiling (printed when the device goes).
+#[derive(Default)]
+struct Stats {
+    requests: u32,
+    read: Duration,
+    write: Duration,
+}
+
+impl Drop for Stats {
+    fn drop(&mut self) {
+        let n = self.requests.max(1);
+        let us = |d: Duration| d.as_nanos() as f64 / 1000.0 / f64::from(n);
+        eprintln!(
+            "ssif-responder: stats requests={} read_us={:.1} write_us={:.1}",
+            self.requests,
+            us(self.read),
+            us(self.write)
+        );
+    }
+}
+
+/// Serves until the device goes away (unbind: POLLHUP / ENODEV) or SIGTERM.
 fn serve(
     fd: libc::c_int,
     delay: Duration,
@@ -71,6 +117,7 @@ fn serve(
     global_enables: &mut u8,
 ) {
     let mut buf = [0u8; READ_BUF];
+    let mut stats = Stats::default();
     loop {
         let mut pfd = libc::pollfd {
             fd,
@@ -78,15 +125,21 @@ fn serve(
             revents: 0,
         };
         // SAFETY: `pfd` is valid for the call.
-        if unsafe { libc::poll(&mut pfd, 1, -1) } < 0 {
+        let ready = unsafe { libc::poll(&mut pfd, 1, -1) };
+        if TERMINATED.load(Ordering::Relaxed) {
+            return;
+        }
+        if ready < 0 {
             continue;
         }
         if pfd.revents & (libc::POLLHUP | libc::POLLERR) != 0 {
             eprintln!("ssif-responder: device gone");
             return;
         }
+        let t = Instant::now();
         // SAFETY: `buf` is valid for `buf.len()` bytes.
         let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        stats.read += t.elapsed();
         if n < 0 {
             match io::Error::last_os_error().raw_os_error() {
                 Some(libc::EAGAIN) | Some(libc::EINTR) => continue,
@@ -114,8 +167,11 @@ fn serve(
         }
         let mut out = (response.len() as u32).to_ne_bytes().to_vec();
         out.extend_from_slice(&response);
+        let t = Instant::now();
         // SAFETY: `out` is valid for `out.len()` bytes.
         let w = unsafe { libc::write(fd, out.as_ptr().cast(), out.len()) };
+        stats.write += t.elapsed();
+        stats.requests += 1;
         if w < 0 {
             eprintln!("ssif-responder: write: {}", io::Error::last_os_error());
         }
