@@ -4,6 +4,7 @@
 # (alternating, 3 rounds), plus module size and instructions per bus byte.
 # Prints:
 #   bench: workload=<w> rust_tps=<x> c_tps=<y> ratio=<rust/c> rust_p99_us=<a> c_p99_us=<b>
+#   profile: workload=<w> driver=<d> <mean microseconds per transaction of each phase>
 #   size: rust_text=<n> c_text=<m>
 #   cost: workload=<w> instructions_per_byte=<n>
 . "$(dirname "$0")/lib.sh"
@@ -13,10 +14,13 @@ log="$CACHE/out/bench-console.log"
 DTB="$KB/arch/arm/boot/dts/aspeed/aspeed-ast2600-evb.dtb" EXTRA_APPEND="ssif.secs=${BENCH_SECS:-10}" bash "$REPO/scripts/run-vm.sh" bench "$log" 1200 ||
 	{ echo "bench: the VM run failed (console: $log)"; exit 1; }
 console_lines "$log" | grep '^benchrun:' | tee "$CACHE/out/bench-runs.txt"
-# Mean over the rounds of throughput and of p99 latency, per driver and workload.
+# Mean over the rounds of throughput and of p99 latency, per driver and workload; then the
+# mean profile: host-side phases, the target callback's time, the responder's file calls.
 awk '
 	{ for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
 	  k = f["workload"] SUBSEP f["driver"]; tps[k] += f["tps"]; p99[k] += f["p99_us"]; n[k]++
+	  np = split("write_us wait_us read_us naks cb_us file_read_us file_write_us", names, " ")
+	  for (j = 1; j <= np; j++) prof[k, names[j]] += f[names[j]]
 	  if (f["errors"] != 0) err = 1; w[f["workload"]] = 1 }
 	END {
 		for (x in w) {
@@ -24,6 +28,15 @@ awk '
 			printf "bench: workload=%s rust_tps=%.1f c_tps=%.1f ratio=%.3f rust_p99_us=%d c_p99_us=%d\n", \
 				x, tps[r] / n[r], tps[c] / n[c], (tps[r] / n[r]) / (tps[c] / n[c]), p99[r] / n[r], p99[c] / n[c]
 		}
+		split("rust c", ds, " ")
+		for (x in w)
+			for (i = 1; i <= 2; i++) {
+				k = x SUBSEP ds[i]
+				printf "profile: workload=%s driver=%s", x, ds[i]
+				for (j = 1; j <= np; j++)
+					printf " %s=%.1f", names[j], prof[k, names[j]] / n[k]
+				printf "\n"
+			}
 		if (err) print "bench: some transactions failed (see the benchrun lines)"
 	}' "$CACHE/out/bench-runs.txt"
 rust_text=$(size "$CACHE/out/module/ssif_bmc.ko" | awk 'NR == 2 { print $1 }')

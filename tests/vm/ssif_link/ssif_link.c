@@ -21,11 +21,17 @@
  *  fault_truncate=N  cut the next write after N bytes (STOP follows)
  *  fault_no_stop=1   end the next transfer without STOP
  *
+ * For profiling, /sys/kernel/debug/ssif_link/target_time gives, per target event
+ * type, the number of events delivered and the nanoseconds spent in the target's
+ * callback (since load; readers take differences).
+ *
  * Written in C because the Rust I2C abstractions of Linux 7.3 cannot create an
  * adapter or an i2c_algorithm; in Rust this module would be all raw bindings.
  */
 
+#include <linux/debugfs.h>
 #include <linux/i2c.h>
+#include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/spinlock.h>
 
@@ -44,6 +50,10 @@ struct ssif_link {
 	struct i2c_adapter bmc;
 	spinlock_t lock;		/* protects target, as the Aspeed bus lock */
 	struct i2c_client *target;
+	/* Per event type: events delivered and time in the callback (under lock). */
+	u64 calls[I2C_SLAVE_STOP + 1];
+	u64 ns[I2C_SLAVE_STOP + 1];
+	struct dentry *debugfs;
 };
 
 static struct ssif_link *link;
@@ -57,8 +67,13 @@ static int link_event(u16 addr, enum i2c_slave_event event, u8 *val)
 	spin_lock_irqsave(&link->lock, flags);
 	if (!link->target || link->target->addr != addr)
 		ret = -ENODEV;
-	else
+	else {
+		u64 t0 = ktime_get_ns();
+
 		ret = i2c_slave_event(link->target, event, val);
+		link->ns[event] += ktime_get_ns() - t0;
+		link->calls[event]++;
+	}
 	spin_unlock_irqrestore(&link->lock, flags);
 	return ret;
 }
@@ -178,6 +193,29 @@ static const struct i2c_algorithm link_bmc_algo = {
 	.unreg_target = link_unreg_slave,
 };
 
+static int target_time_show(struct seq_file *s, void *unused)
+{
+	static const char *const names[] = {
+		[I2C_SLAVE_READ_REQUESTED] = "read_requested",
+		[I2C_SLAVE_WRITE_REQUESTED] = "write_requested",
+		[I2C_SLAVE_READ_PROCESSED] = "read_processed",
+		[I2C_SLAVE_WRITE_RECEIVED] = "write_received",
+		[I2C_SLAVE_STOP] = "stop",
+	};
+	u64 calls[ARRAY_SIZE(names)], ns[ARRAY_SIZE(names)];
+	unsigned long flags;
+	int i;
+
+	spin_lock_irqsave(&link->lock, flags);
+	memcpy(calls, link->calls, sizeof(calls));
+	memcpy(ns, link->ns, sizeof(ns));
+	spin_unlock_irqrestore(&link->lock, flags);
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		seq_printf(s, "%s %llu %llu\n", names[i], calls[i], ns[i]);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(target_time);
+
 static int __init ssif_link_init(void)
 {
 	int ret;
@@ -201,6 +239,8 @@ static int __init ssif_link_init(void)
 	ret = i2c_add_adapter(&link->host);
 	if (ret)
 		goto del_bmc;
+	link->debugfs = debugfs_create_dir("ssif_link", NULL);
+	debugfs_create_file("target_time", 0400, link->debugfs, NULL, &target_time_fops);
 	return 0;
 del_bmc:
 	i2c_del_adapter(&link->bmc);
@@ -211,6 +251,7 @@ free:
 
 static void __exit ssif_link_exit(void)
 {
+	debugfs_remove(link->debugfs);
 	i2c_del_adapter(&link->host);
 	i2c_del_adapter(&link->bmc);
 	kfree(link);

@@ -9,7 +9,11 @@
 //! non-zero on any failure.
 
 use ssif_tools::{ipmi::answer, smbus::Smbus};
-use std::{collections::HashMap, fs, thread, time::Duration};
+use std::{
+    collections::HashMap,
+    fs, thread,
+    time::{Duration, Instant},
+};
 
 const ADDR: u16 = 0x10;
 const GET_DEVICE_ID: [u8; 2] = [0x18, 0x01];
@@ -20,6 +24,8 @@ struct Ctx {
 }
 
 type Outcome = Result<(), String>;
+/// A named scenario: it passes if it returns `Ok`.
+type Scenario = (&'static str, fn(&Ctx) -> Outcome);
 
 impl Ctx {
     /// The target at 0x10 on `/dev/i2c-<bus>`; `counters` is its debugfs counters file.
@@ -103,13 +109,22 @@ impl Ctx {
         Ok(first)
     }
 
-    /// As `transact`, polling the first read every 50 us (the same for every driver).
-    fn transact_polling(&self, msg: &[u8]) -> Result<Vec<u8>, String> {
+    /// As `transact`, polling the first read every 50 us (the same for every driver), and
+    /// adding the time of each phase to `phases`.
+    fn transact_polling(&self, msg: &[u8], phases: &mut Phases) -> Result<Vec<u8>, String> {
+        let t0 = Instant::now();
         self.write_request(msg)?;
+        let t1 = Instant::now();
+        phases.write += t1 - t0;
         for _ in 0..100_000 {
+            let t = Instant::now();
             if let Ok(first) = self.bus.block_read(0x03) {
-                return self.read_rest(first);
+                phases.wait += t - t1;
+                let out = self.read_rest(first);
+                phases.read += t.elapsed();
+                return out;
             }
+            phases.naks += 1;
             thread::sleep(Duration::from_micros(50));
         }
         Err("no response".into())
@@ -145,7 +160,7 @@ fn set_link_fault(name: &str, value: &str) -> Outcome {
         .map_err(|e| format!("{name}: {e}"))
 }
 
-fn scenarios() -> Vec<(&'static str, fn(&Ctx) -> Outcome)> {
+fn scenarios() -> Vec<Scenario> {
     vec![
         ("get_device_id_with_and_without_pec", |c| c.clean()),
         ("echo_200_bytes_multipart_both_ways", |c| {
@@ -356,7 +371,7 @@ fn open_dev() -> Result<Dev, String> {
 }
 
 /// The file ABI of `/dev/ipmi-ssif-host`, checked against the real driver.
-fn abi_scenarios() -> Vec<(&'static str, fn(&Ctx) -> Outcome)> {
+fn abi_scenarios() -> Vec<Scenario> {
     vec![
         ("nonblocking_read_with_nothing_is_eagain", |_| {
             let d = open_dev()?;
@@ -432,8 +447,36 @@ fn abi_scenarios() -> Vec<(&'static str, fn(&Ctx) -> Outcome)> {
     ]
 }
 
+/// Where a bench transaction's time goes, as seen by the host.
+#[derive(Default)]
+struct Phases {
+    /// Writing the request parts (the target's callbacks run inside these transfers).
+    write: Duration,
+    /// From the end of the request to the start of the read that succeeded: waking the
+    /// responder, its `read()`, answering, its `write()`, and the NAKed polls meanwhile.
+    wait: Duration,
+    /// Reading the response parts, from the first successful read.
+    read: Duration,
+    /// Reads the target NAKed because no response was ready yet.
+    naks: u64,
+}
+
+/// Per target event type, the events delivered and nanoseconds in the target's callback, from
+/// the link's debugfs file (`None` without debugfs).
+fn target_time() -> Option<HashMap<String, (u64, u64)>> {
+    let text = fs::read_to_string("/sys/kernel/debug/ssif_link/target_time").ok()?;
+    text.lines()
+        .map(|l| {
+            let mut f = l.split_whitespace();
+            let name = f.next()?.to_string();
+            Some((name, (f.next()?.parse().ok()?, f.next()?.parse().ok()?)))
+        })
+        .collect()
+}
+
 /// `bench BUS WORKLOAD SECONDS`: transactions back to back against whichever driver is bound,
-/// with `ssif-responder` answering. Prints `tps=<x> p99_us=<y> n=<n> errors=<e>`.
+/// with `ssif-responder` answering. Prints `tps=<x> p99_us=<y> n=<n> errors=<e>`, then the mean
+/// time per transaction of each phase and of the target's callback, per event type.
 fn bench(args: &[String]) -> ! {
     let (Some(bus), Some(workload), Some(secs)) = (
         args.first().and_then(|b| b.parse().ok()),
@@ -456,22 +499,50 @@ fn bench(args: &[String]) -> ! {
     ctx.bus.set_pec(pec).expect("PEC");
     let mut latencies = Vec::new();
     let mut errors = 0u64;
-    let start = std::time::Instant::now();
+    let mut phases = Phases::default();
+    let cb_before = target_time();
+    let start = Instant::now();
     while start.elapsed() < Duration::from_secs(secs) {
-        let t = std::time::Instant::now();
-        match ctx.transact_polling(&request) {
+        let t = Instant::now();
+        match ctx.transact_polling(&request, &mut phases) {
             Ok(r) if r == expected => latencies.push(t.elapsed().as_micros() as u64),
             _ => errors += 1,
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
+    let cb_after = target_time();
     latencies.sort_unstable();
     let p99 = latencies
         .get(latencies.len() * 99 / 100)
         .copied()
         .unwrap_or(0);
+    let n = latencies.len() as u64 + errors;
+    let per = |d: Duration| d.as_nanos() as f64 / 1000.0 / n.max(1) as f64;
+    let mut profile = format!(
+        " write_us={:.1} wait_us={:.1} read_us={:.1} naks={:.2}",
+        per(phases.write),
+        per(phases.wait),
+        per(phases.read),
+        phases.naks as f64 / n.max(1) as f64
+    );
+    if let (Some(before), Some(after)) = (cb_before, cb_after) {
+        let mut total = 0;
+        let mut names: Vec<_> = after.keys().collect();
+        names.sort();
+        for name in names {
+            let (calls, ns) = after[name];
+            let (calls0, ns0) = before.get(name).copied().unwrap_or((0, 0));
+            total += ns - ns0;
+            profile += &format!(
+                " cb_{name}={:.1}x{:.2}us",
+                (calls - calls0) as f64 / n.max(1) as f64,
+                (ns - ns0) as f64 / 1000.0 / (calls - calls0).max(1) as f64
+            );
+        }
+        profile += &format!(" cb_us={:.1}", total as f64 / 1000.0 / n.max(1) as f64);
+    }
     println!(
-        "tps={:.1} p99_us={p99} n={} errors={errors}",
+        "tps={:.1} p99_us={p99} n={} errors={errors}{profile}",
         latencies.len() as f64 / elapsed,
         latencies.len()
     );
