@@ -189,19 +189,18 @@ unsafe extern "C" fn target_callback(
     event: bindings::i2c_slave_event,
     val: *mut u8,
 ) -> c_int {
-    // Scan without barriers; one `Acquire` load on the matching slot then orders the entry's
-    // initialisation before its use (a `dmb` per slot per byte would be wasted on ARM).
+    // `Acquire` orders the entry's initialisation before its use. Devices take the first free
+    // slot, so with one device the first load matches: two atomic reads per event in all.
     let Some(slot) = TABLE
         .iter()
-        .find(|s| s.client.load(ordering::Relaxed) == client)
-        .filter(|s| s.client.load(ordering::Acquire) == client)
+        .find(|s| s.client.load(ordering::Acquire) == client)
     else {
         return EIO.to_errno();
     };
     let entry = slot.entry.load(ordering::Relaxed);
     // SAFETY: The client is published, so its entry is live until the client is unregistered,
-    // which cannot complete while this callback runs; the `Acquire` load above orders the
-    // entry's initialisation before this read.
+    // which cannot complete while this callback runs; the `Acquire` load that found the client
+    // orders the entry's initialisation before this read.
     let entry = unsafe { &*entry };
     // SAFETY: `val` is valid per the function's safety requirements.
     let byte = unsafe { *val };
