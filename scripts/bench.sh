@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # make bench: our driver against upstream's C ssif_bmc in the same boot
-# (alternating, 3 rounds), plus module size and instructions per bus byte.
+# (4 rounds; which driver goes first alternates), plus module size and
+# instructions per bus byte.
 # Prints:
 #   bench: workload=<w> rust_tps=<x> c_tps=<y> ratio=<rust/c> rust_p99_us=<a> c_p99_us=<b>
 #   profile: workload=<w> driver=<d> <mean microseconds per transaction of each phase>
 #   size: rust_text=<n> c_text=<m>
 #   cost: workload=<w> instructions_per_byte=<n>
+# On the release kernel (no lock debugging) unless SSIF_KVARIANT=test asks for the
+# debug kernel the tests run on.
+export SSIF_KVARIANT=${SSIF_KVARIANT:-release}
 . "$(dirname "$0")/lib.sh"
 bash "$REPO/scripts/prepare.sh"
 KB=$(kbuild_dir)
-log="$CACHE/out/bench-console.log"
+log="$OUT_DIR/bench-console.log"
 DTB="$KB/arch/arm/boot/dts/aspeed/aspeed-ast2600-evb.dtb" EXTRA_APPEND="ssif.secs=${BENCH_SECS:-10}" bash "$REPO/scripts/run-vm.sh" bench "$log" 1200 ||
 	{ echo "bench: the VM run failed (console: $log)"; exit 1; }
-console_lines "$log" | grep '^benchrun:' | tee "$CACHE/out/bench-runs.txt"
+echo "bench: kernel=$KVARIANT $(basename "$KB")"
+console_lines "$log" | grep '^benchrun:' | tee "$OUT_DIR/bench-runs.txt"
 # Mean over the rounds of throughput and of p99 latency, per driver and workload; then the
 # mean profile: host-side phases, the target callback's time, the responder's file calls.
 awk '
@@ -38,8 +43,8 @@ awk '
 				printf "\n"
 			}
 		if (err) print "bench: some transactions failed (see the benchrun lines)"
-	}' "$CACHE/out/bench-runs.txt"
-rust_text=$(size "$CACHE/out/module/ssif_bmc.ko" | awk 'NR == 2 { print $1 }')
+	}' "$OUT_DIR/bench-runs.txt"
+rust_text=$(size "$OUT_DIR/module/ssif_bmc.ko" | awk 'NR == 2 { print $1 }')
 c_text=$(size "$KB/drivers/char/ipmi/ssif_bmc.ko" | awk 'NR == 2 { print $1 }')
 echo "size: rust_text=$rust_text c_text=$c_text"
 bash "$REPO/scripts/cost.sh"

@@ -5,7 +5,7 @@
 # scenario to run is chosen at boot (kernel command line ssif.scenario=...).
 . "$(dirname "$0")/lib.sh"
 
-OUT="$CACHE/out"
+OUT="$OUT_DIR"
 ROOT="$OUT/initramfs"
 KB=$(kbuild_dir)
 stage "initramfs: assembling"

@@ -10,32 +10,39 @@ OUT=$(kbuild_dir)
 # The tree sources our Kconfig (scripts/wire-in-tree.sh); point it at this
 # checkout before every build so a moved or deleted checkout never breaks it.
 bash "$REPO/scripts/wire-in-tree.sh" "$SRC" >/dev/null
-FRAG="$REPO/kconfig/ast2600-rust.config"
-KUNITCFG="$REPO/tests/kunit/.kunitconfig"
+mapfile -t FRAGS < <(config_fragments)
 mkdir -p "$OUT"
 
 if [ ! -f "$OUT/.config" ]; then
-	stage "kernel: configuring $OUT (aspeed_g5_defconfig + fragment)"
+	stage "kernel: configuring $OUT (aspeed_g5_defconfig + ${#FRAGS[@]} fragments, $KVARIANT)"
 	kmake -s aspeed_g5_defconfig
-	(cd "$SRC" && ARCH=$ARCH scripts/kconfig/merge_config.sh -m -O "$OUT" "$OUT/.config" "$FRAG" "$KUNITCFG" >/dev/null)
+	(cd "$SRC" && ARCH=$ARCH scripts/kconfig/merge_config.sh -m -O "$OUT" "$OUT/.config" "${FRAGS[@]}" >/dev/null)
 	kmake -s olddefconfig
 	kmake -s rustavailable
 fi
 
-# Every symbol the fragment asks for must have survived olddefconfig: a
-# dependency we missed would otherwise silently drop it.
-bad=0
+# Every symbol the fragments ask for (the last fragment that names it wins) must have
+# survived olddefconfig: a dependency we missed would otherwise silently drop it.
+declare -A want=()
+order=()
 while IFS= read -r line; do
 	case "$line" in
-	CONFIG_*=*)
-		sym=${line%%=*}; val=${line#*=}
-		[ "$val" = n ] && continue
-		grep -qx "$sym=$val" "$OUT/.config" || { echo "config: $sym=$val not set"; bad=1; } ;;
-	"# CONFIG_"*" is not set")
-		sym=${line#\# }; sym=${sym%% *}
-		grep -q "^$sym=[ym]" "$OUT/.config" && { echo "config: $sym still enabled"; bad=1; } ;;
+	CONFIG_*=*) sym=${line%%=*}; val=${line#*=} ;;
+	"# CONFIG_"*" is not set") sym=${line#\# }; sym=${sym%% *}; val=n ;;
+	*) continue ;;
 	esac
-done < <(cat "$FRAG" "$KUNITCFG")
+	[ -n "${want[$sym]+set}" ] || order+=("$sym")
+	want[$sym]=$val
+done < <(cat "${FRAGS[@]}")
+bad=0
+for sym in "${order[@]}"; do
+	val=${want[$sym]}
+	if [ "$val" = n ]; then
+		grep -q "^$sym=[ym]" "$OUT/.config" && { echo "config: $sym still enabled"; bad=1; }
+	else
+		grep -qx "$sym=$val" "$OUT/.config" || { echo "config: $sym=$val not set"; bad=1; }
+	fi
+done
 [ $bad = 0 ] || die "config fragment not honoured"
 
 stage "kernel: building zImage modules dtbs (log: $OUT/build.log)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Build what runs in the VM, into $CACHE/out (never into the repo):
+# Build what runs in the VM, into $OUT_DIR (never into the repo):
 #   module/ssif_bmc.ko        our driver
 #   module-kunit/ssif_bmc.ko  our driver with its KUnit suite
 #   link/ssif_link.ko         the software SMBus link (test only)
@@ -10,7 +10,7 @@
 
 KB=$(kbuild_dir)
 SRC=$(ksrc_dir)
-OUT="$CACHE/out"
+OUT="$OUT_DIR"
 mkdir -p "$OUT/module" "$OUT/module-kunit" "$OUT/link" "$OUT/tools"
 
 stage "modules: ssif_bmc.ko, ssif_bmc.ko (KUnit), ssif_link.ko"

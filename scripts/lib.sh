@@ -18,6 +18,16 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$CACHE/out/host-target}
 
 mkdir -p "$CACHE"
 
+# Which kernel to build and boot: "test", the debug configuration every test runs on, or
+# "release", the same without the debug options (kconfig/release.config), for make bench.
+KVARIANT=${SSIF_KVARIANT:-test}
+case $KVARIANT in
+test) OUT_DIR="$CACHE/out" ;;
+release) OUT_DIR="$CACHE/out-release" ;;
+*) echo "error: SSIF_KVARIANT must be test or release, not $KVARIANT" >&2; exit 1 ;;
+esac
+export SSIF_KVARIANT=$KVARIANT
+
 _t0=${_SSIF_T0:-$(date +%s)}
 export _SSIF_T0=$_t0
 
@@ -38,9 +48,19 @@ ksrc_dir() {
 	echo "$CACHE/linux-source-$KVER"
 }
 
+# The config fragments merged on top of aspeed_g5_defconfig, in order (later ones win).
+config_fragments() {
+	echo "$REPO/kconfig/ast2600-rust.config"
+	echo "$REPO/tests/kunit/.kunitconfig"
+	if [ "$KVARIANT" = release ]; then
+		echo "$REPO/kconfig/release.config"
+	fi
+}
+
 # Hash of everything that decides the kernel configuration.
 config_key() {
-	cat "$REPO/kconfig/ast2600-rust.config" "$REPO/tests/kunit/.kunitconfig" | sha256sum | cut -c1-12
+	local f
+	config_fragments | while IFS= read -r f; do cat "$f"; done | sha256sum | cut -c1-12
 }
 
 # Build directory of the cached kernel, keyed by version and config fragment.

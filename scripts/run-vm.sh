@@ -10,7 +10,7 @@ scenario=$1
 log=$2
 limit=${3:-600}
 KB=$(kbuild_dir)
-OUT="$CACHE/out"
+OUT="$OUT_DIR"
 stage "vm: booting ast2600-evb, scenario '$scenario' (timeout ${limit}s, console log $log)"
 qemu-system-arm -M ast2600-evb -m 1G -nographic -no-reboot \
 	-kernel "$KB/arch/arm/boot/zImage" -dtb "${DTB:-$OUT/ssif-bmc.dtb}" -initrd "$OUT/initramfs.cpio.gz" \

@@ -14,9 +14,12 @@ echo ipmi-ssif-host 0x1010 > /sys/bus/i2c/devices/i2c-$BMC_BUS/new_device
 # client, stop the responder (SIGTERM: it prints its time in read() and write()),
 # unload. The module cannot be unloaded while the responder holds the file open.
 : > /tmp/responder.log
-for round in 1 2 3; do
+for round in 1 2 3 4; do
 	for w in get_device_id_pec multipart_250; do
-		for drv in rust c; do
+		# Which driver goes first alternates, so that neither always follows a boot or
+		# the other workload.
+		case $((round % 2)) in 0) order="c rust" ;; *) order="rust c" ;; esac
+		for drv in $order; do
 			check "bench_${drv}_${w}_round${round}_loaded" load_driver $drv
 			# Not start_responder: no log line per request, which would be measured too.
 			ssif-responder 2>>/tmp/responder.log &
