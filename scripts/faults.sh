@@ -11,7 +11,7 @@ nslow=${NSLOW:-$n}
 log="$CACHE/out/faults-console.log"
 rc=0
 DTB="$KB/arch/arm/boot/dts/aspeed/aspeed-ast2600-evb.dtb" EXTRA_APPEND="ssif.n=$n ssif.nslow=$nslow" \
-	bash "$REPO/scripts/run-vm.sh" faults "$log" "${FAULTS_TIMEOUT:-7200}" || rc=$?
+	bash "$REPO/scripts/run-vm.sh" faults "$log" "${FAULTS_TIMEOUT:-14400}" || rc=$?
 console_lines "$log" | grep -E '^(faults:|check:|checks:)' | tee "$CACHE/out/faults.txt"
 awk '/^faults: driver=rust/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
 	if (f["wedged"] + f["splats"] + f["lost"] > 0) bad++ }
