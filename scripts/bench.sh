@@ -22,9 +22,10 @@ console_lines "$log" | grep '^benchrun:' | tee "$OUT_DIR/bench-runs.txt"
 # Mean over the rounds of throughput and of p99 latency, per driver and workload; then the
 # mean profile: host-side phases, the target callback's time, the responder's file calls.
 awk '
+	BEGIN { np = split("write_us wait_us read_us naks cb_us file_read_us file_write_us", names, " ")
+		split("rust c", ds, " ") }
 	{ for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
 	  k = f["workload"] SUBSEP f["driver"]; tps[k] += f["tps"]; p99[k] += f["p99_us"]; n[k]++
-	  np = split("write_us wait_us read_us naks cb_us file_read_us file_write_us", names, " ")
 	  for (j = 1; j <= np; j++) prof[k, names[j]] += f[names[j]]
 	  if (f["errors"] != 0) err = 1; w[f["workload"]] = 1 }
 	END {
@@ -33,7 +34,6 @@ awk '
 			printf "bench: workload=%s rust_tps=%.1f c_tps=%.1f ratio=%.3f rust_p99_us=%d c_p99_us=%d\n", \
 				x, tps[r] / n[r], tps[c] / n[c], (tps[r] / n[r]) / (tps[c] / n[c]), p99[r] / n[r], p99[c] / n[c]
 		}
-		split("rust c", ds, " ")
 		for (x in w)
 			for (i = 1; i <= 2; i++) {
 				k = x SUBSEP ds[i]

@@ -24,18 +24,16 @@ fi
 # Every symbol the fragments ask for (the last fragment that names it wins) must have
 # survived olddefconfig: a dependency we missed would otherwise silently drop it.
 declare -A want=()
-order=()
 while IFS= read -r line; do
 	case "$line" in
 	CONFIG_*=*) sym=${line%%=*}; val=${line#*=} ;;
 	"# CONFIG_"*" is not set") sym=${line#\# }; sym=${sym%% *}; val=n ;;
 	*) continue ;;
 	esac
-	[ -n "${want[$sym]+set}" ] || order+=("$sym")
 	want[$sym]=$val
 done < <(cat "${FRAGS[@]}")
 bad=0
-for sym in "${order[@]}"; do
+for sym in "${!want[@]}"; do
 	val=${want[$sym]}
 	if [ "$val" = n ]; then
 		grep -q "^$sym=[ym]" "$OUT/.config" && { echo "config: $sym still enabled"; bad=1; }

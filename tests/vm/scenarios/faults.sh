@@ -68,9 +68,10 @@ slow_request() { # send OEM 0x30/0x02 (answered late) and do not wait for it
 
 for drv in rust c; do
 	case $drv in
-	rust) TIMEOUT_MS=100; check faults_${drv}_loaded load_driver rust response_timeout_ms=100 ;;
-	c) TIMEOUT_MS=500; check faults_${drv}_loaded load_driver c ;;
+	rust) TIMEOUT_MS=100 PARAMS=response_timeout_ms=100 ;;
+	c) TIMEOUT_MS=500 PARAMS= ;;
 	esac
+	check faults_${drv}_loaded load_driver $drv $PARAMS
 	start_responder $RESP --delay-ms $((TIMEOUT_MS + 50))
 	sleep 0.3
 	for class in bad_pec_write truncated_write stop_mid_read restart_without_stop \
@@ -108,10 +109,7 @@ for drv in rust c; do
 		kill -TERM "$RESPONDER"
 		wait "$RESPONDER" 2>/dev/null
 		rmmod ssif_bmc || return 1
-		case $drv in
-		rust) load_driver rust response_timeout_ms=100 ;;
-		c) load_driver c ;;
-		esac || return 1
+		load_driver $drv $PARAMS || return 1
 		start_responder $RESP --delay-ms $((TIMEOUT_MS + 50))
 		sleep 0.05
 	}

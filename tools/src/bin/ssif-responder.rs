@@ -5,9 +5,8 @@
 //! gets completion code 0xC1.
 //!
 //! Options: `--device PATH`, `--delay-ms N` (answer late), `--slow-cmd NETFN:CMD` (only
-//! that command is answered late), `--retry-ms N` (reopen interval), `-v` (log every request). SIGTERM
-//! closes the device and exits.
-//! It always logs `serving`, `device gone` and, per open, the mean time of its `read()` and
+//! that command is answered late), `--retry-ms N` (reopen interval), `-v` (log every
+//! request). SIGTERM closes the device and exits. It always logs `serving`, `device gone` and, per open, the mean time of its `read()` and
 //! `write()` calls.
 
 use ssif_tools::ipmi::{answer, READ_BUF};
