@@ -12,18 +12,20 @@ use crate::{
     chardev::{poll_bits, FileHandler},
     deadline::{ms_to_jiffies, Deadline, Expiry},
     impl_has_deadline,
+    irqlock::IrqSaveSpinLock,
+    new_irqsave_spinlock,
     protocol::{BusEvent, Counters, Effect, Message, Reply, RespondError, Ssif, USER_MSG_SIZE},
     target::TargetHandler,
 };
 use kernel::{
     ffi::c_ulong,
     fs::File,
-    new_poll_condvar, new_spinlock_irq,
+    new_poll_condvar,
     prelude::*,
     sync::{
         atomic::{ordering, Atomic},
         poll::{PollCondVar, PollTable},
-        Arc, SpinLockIrq,
+        Arc,
     },
     uaccess::{UserSliceReader, UserSliceWriter},
 };
@@ -43,7 +45,7 @@ pub(crate) struct Shared {
     #[pin]
     deadline: Deadline<Shared>,
     #[pin]
-    inner: SpinLockIrq<Inner>,
+    inner: IrqSaveSpinLock<Inner>,
     /// Woken whenever readability or writability may have changed.
     #[pin]
     waiters: PollCondVar,
@@ -59,7 +61,7 @@ impl Shared {
         Arc::pin_init(
             pin_init!(Self {
                 deadline <- Deadline::new(),
-                inner <- new_spinlock_irq!(Inner {
+                inner <- new_irqsave_spinlock!(Inner {
                     ssif: Ssif::new(address),
                     deadline: None,
                     retired: false,
