@@ -9,7 +9,7 @@
 //! calls no more callbacks for that client): the callback reads the table without a lock.
 
 use crate::protocol::{BusEvent, Reply};
-use core::ptr;
+use core::{cell::UnsafeCell, ptr};
 use kernel::{
     bindings,
     device::Core,
@@ -32,24 +32,37 @@ pub(crate) trait TargetHandler: Send + Sync {
 /// How many targets can be registered at once (one per bound SSIF device).
 const SLOTS: usize = 8;
 
-/// A type-erased `Arc<T: TargetHandler>` and the function that dispatches to it.
+/// A slot's client while the slot is taken but not published (being set up or torn down).
+/// Never the address of a real client.
+const CLAIMED: *mut bindings::i2c_client = ptr::dangling_mut();
+
+/// A type-erased `Arc<T: TargetHandler>` and the function that releases it.
+#[derive(Clone, Copy)]
 struct Entry {
     handler: *const c_void,
-    dispatch: unsafe fn(*const c_void, BusEvent) -> Reply,
     release: unsafe fn(*const c_void),
 }
 
 struct Slot {
-    /// Owned `Entry` (from `KBox::into_raw`), or null if the slot is free.
-    entry: Atomic<*mut Entry>,
-    /// The client whose events go to `entry`, or null while not published.
+    /// Null if free, [`CLAIMED`] while taken but not published, else the client whose events
+    /// go to `entry`.
     client: Atomic<*mut bindings::i2c_client>,
+    /// Written only by the registration that took the slot, while it is not published; read
+    /// by callbacks only after they found their client published in it.
+    entry: UnsafeCell<Option<Entry>>,
 }
+
+// SAFETY: `client` is atomic. `entry` is written only while the slot is taken but unpublished,
+// by its owner alone (the `cmpxchg` from null to `CLAIMED` took it), and read by a callback only
+// after an `Acquire` load saw its client, which the owner stored with `Release` after writing
+// `entry`. The owner unpublishes only after `i2c_slave_unregister` returned, when no callback for
+// that client runs any more.
+unsafe impl Sync for Slot {}
 
 static TABLE: [Slot; SLOTS] = [const {
     Slot {
-        entry: Atomic::new(ptr::null_mut()),
         client: Atomic::new(ptr::null_mut()),
+        entry: UnsafeCell::new(None),
     }
 }; SLOTS];
 
@@ -74,8 +87,8 @@ pub(crate) fn client_location(client: &I2cClient<Core<'_>>) -> (u16, i32) {
 ///
 /// # Invariants
 ///
-/// `TABLE[slot]` holds this registration's entry with `client` published, and `client` is
-/// registered as target with [`target_callback`].
+/// `TABLE[slot]` is published for `client`, with an entry holding an `Arc<T>`, and `client` is
+/// registered as target with `target_callback::<T>`.
 pub(crate) struct TargetRegistration {
     client: *mut bindings::i2c_client,
     slot: usize,
@@ -95,29 +108,24 @@ impl TargetRegistration {
     ) -> Result<Self> {
         let client = raw_client(client);
         let slot = Self::publish(client, handler)?;
-        // SAFETY: `client` is a valid, bound client; the callback finds its entry in the table.
-        let ret = unsafe { bindings::i2c_slave_register(client, Some(target_callback)) };
+        // SAFETY: `client` is a valid, bound client; the callback finds its `Arc<T>` in the
+        // table.
+        let ret = unsafe { bindings::i2c_slave_register(client, Some(target_callback::<T>)) };
         if let Err(e) = to_result(ret) {
             // Never registered, so no callback can see the entry.
             Self::withdraw(slot);
             return Err(e);
         }
-        // INVARIANT: the entry is published and the client registered.
+        // INVARIANT: the entry is published and the client registered with the callback for `T`.
         Ok(Self { client, slot })
     }
 
-    /// Stores `handler` in a free slot and publishes it for `client`; returns the slot.
+    /// Takes a free slot, stores `handler` in it and publishes it for `client`; returns the
+    /// slot.
     fn publish<T: TargetHandler>(
         client: *mut bindings::i2c_client,
         handler: Arc<T>,
     ) -> Result<usize> {
-        /// # Safety
-        ///
-        /// `handler` comes from `Arc::<T>::into_raw` and is still owned by the table.
-        unsafe fn dispatch<T: TargetHandler>(handler: *const c_void, event: BusEvent) -> Reply {
-            // SAFETY: Per the function's safety requirements.
-            unsafe { &*handler.cast::<T>() }.on_event(event)
-        }
         /// # Safety
         ///
         /// `handler` comes from `Arc::<T>::into_raw` and is released once.
@@ -126,46 +134,37 @@ impl TargetRegistration {
             drop(unsafe { Arc::from_raw(handler.cast::<T>()) });
         }
 
-        let entry = KBox::into_raw(KBox::new(
-            Entry {
-                handler: Arc::into_raw(handler).cast(),
-                dispatch: dispatch::<T>,
-                release: release::<T>,
-            },
-            GFP_KERNEL,
-        )?);
-        let Some(slot) = TABLE.iter().position(|s| {
-            s.entry
-                .cmpxchg(ptr::null_mut(), entry, ordering::Full)
-                .is_ok()
-        }) else {
-            // SAFETY: `entry` came from `KBox::into_raw` above and was not published.
-            unsafe { Self::free(entry) };
-            return Err(ENOSPC);
+        let slot = TABLE
+            .iter()
+            .position(|s| {
+                s.client
+                    .cmpxchg(ptr::null_mut(), CLAIMED, ordering::Full)
+                    .is_ok()
+            })
+            .ok_or(ENOSPC)?;
+        let entry = Entry {
+            handler: Arc::into_raw(handler).cast(),
+            release: release::<T>,
         };
+        // SAFETY: The slot is taken and not published: nobody else accesses `entry`.
+        unsafe { *TABLE[slot].entry.get() = Some(entry) };
+        // `Release`: a callback that sees the client also sees the entry.
         TABLE[slot].client.store(client, ordering::Release);
         Ok(slot)
     }
 
-    /// Frees a withdrawn entry and the handler reference it owns.
-    ///
-    /// # Safety
-    ///
-    /// `entry` comes from `KBox::into_raw` and no callback can reach it any more.
-    unsafe fn free(entry: *mut Entry) {
-        // SAFETY: Per the function's safety requirements.
-        let entry = unsafe { KBox::from_raw(entry) };
-        // SAFETY: `entry.handler` was produced for `entry.release` and is released once here.
-        unsafe { (entry.release)(entry.handler) };
-    }
-
-    /// Unpublishes `slot` and frees its entry. No callback may be able to run for its client.
+    /// Unpublishes `slot`, releases its handler and frees the slot. No callback may be able to
+    /// run for its client.
     fn withdraw(slot: usize) {
+        TABLE[slot].client.store(CLAIMED, ordering::Relaxed);
+        // SAFETY: The slot is ours and unpublished, and no callback for its former client runs
+        // (the client is not, or no longer, registered as target).
+        let entry = unsafe { (*TABLE[slot].entry.get()).take() };
+        if let Some(entry) = entry {
+            // SAFETY: `entry.handler` was produced for `entry.release` and is released once.
+            unsafe { (entry.release)(entry.handler) };
+        }
         TABLE[slot].client.store(ptr::null_mut(), ordering::Release);
-        let entry = TABLE[slot].entry.xchg(ptr::null_mut(), ordering::Full);
-        // SAFETY: The entry was published by `new` from `KBox::into_raw`; the client is no
-        // longer registered (or never was), so no callback can reach it.
-        unsafe { Self::free(entry) };
     }
 }
 
@@ -178,30 +177,33 @@ impl Drop for TargetRegistration {
     }
 }
 
-/// The `i2c_slave_cb_t` for every registration.
+/// The `i2c_slave_cb_t` of every registration with a handler of type `T`.
 ///
 /// # Safety
 ///
-/// Called by the I2C core with a client registered through [`TargetRegistration::new`] and a
-/// valid `val`.
-unsafe extern "C" fn target_callback(
+/// Called by the I2C core with a client registered through [`TargetRegistration::new::<T>`]
+/// and a valid `val`.
+unsafe extern "C" fn target_callback<T: TargetHandler>(
     client: *mut bindings::i2c_client,
     event: bindings::i2c_slave_event,
     val: *mut u8,
 ) -> c_int {
-    // `Acquire` orders the entry's initialisation before its use. Devices take the first free
-    // slot, so with one device the first load matches: two atomic reads per event in all.
+    // Devices take the first free slot, so with one device the first load matches: one atomic
+    // read per event.
     let Some(slot) = TABLE
         .iter()
         .find(|s| s.client.load(ordering::Acquire) == client)
     else {
         return EIO.to_errno();
     };
-    let entry = slot.entry.load(ordering::Relaxed);
-    // SAFETY: The client is published, so its entry is live until the client is unregistered,
-    // which cannot complete while this callback runs; the `Acquire` load that found the client
-    // orders the entry's initialisation before this read.
-    let entry = unsafe { &*entry };
+    // SAFETY: The `Acquire` load saw the client published, so the entry is written and stays
+    // unchanged until the client is unregistered, which cannot complete while this runs.
+    let Some(entry) = (unsafe { *slot.entry.get() }) else {
+        return EIO.to_errno();
+    };
+    // SAFETY: The client was registered with this callback, so its entry holds an `Arc<T>`,
+    // alive while the entry is published.
+    let handler = unsafe { &*entry.handler.cast::<T>() };
     // SAFETY: `val` is valid per the function's safety requirements.
     let byte = unsafe { *val };
     let event = match event {
@@ -212,8 +214,7 @@ unsafe extern "C" fn target_callback(
         bindings::i2c_slave_event_I2C_SLAVE_STOP => BusEvent::Stop,
         _ => return 0,
     };
-    // SAFETY: `entry.handler` is owned by the table and matches `entry.dispatch`.
-    match unsafe { (entry.dispatch)(entry.handler, event) } {
+    match handler.on_event(event) {
         Reply::Ack => 0,
         Reply::Nak => EBUSY.to_errno(),
         Reply::Byte(byte) => {
@@ -230,6 +231,11 @@ unsafe extern "C" fn target_callback(
 pub(crate) struct FakeTarget {
     client: KBox<kernel::types::Opaque<bindings::i2c_client>>,
     slot: usize,
+    callback: unsafe extern "C" fn(
+        *mut bindings::i2c_client,
+        bindings::i2c_slave_event,
+        *mut u8,
+    ) -> c_int,
 }
 
 #[cfg(CONFIG_SSIF_BMC_RUST_KUNIT_TEST)]
@@ -239,13 +245,18 @@ impl FakeTarget {
         // The client is only a key: the callback never dereferences it.
         let client = KBox::new(kernel::types::Opaque::uninit(), GFP_KERNEL)?;
         let slot = TargetRegistration::publish(client.get(), handler)?;
-        Ok(Self { client, slot })
+        Ok(Self {
+            client,
+            slot,
+            callback: target_callback::<T>,
+        })
     }
 
     /// Delivers one raw `I2C_SLAVE_*` event through the real callback; returns its result.
     pub(crate) fn event(&self, event: bindings::i2c_slave_event, val: &mut u8) -> c_int {
-        // SAFETY: The fake client is published in the table; `val` is a valid byte.
-        unsafe { target_callback(self.client.get(), event, val) }
+        // SAFETY: The fake client is published in the table with the handler type `callback`
+        // was instantiated for; `val` is a valid byte.
+        unsafe { (self.callback)(self.client.get(), event, val) }
     }
 }
 
