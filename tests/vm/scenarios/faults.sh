@@ -5,9 +5,14 @@
 # N is ssif.n= on the kernel command line (default 1000); ssif.nslow= for the
 # two classes that wait out a response deadline, 0.2 s (ours, 100 ms deadline)
 # or 0.6 s (upstream's fixed 500 ms) per iteration (default N).
+# ssif.drivers=rust,c and ssif.classes=name,name restrict the run (default: all).
 . /scenarios/lib.sh
 N=$(sed -n 's/.*ssif\.n=\([0-9]*\).*/\1/p' /proc/cmdline); N=${N:-1000}
 NSLOW=$(sed -n 's/.*ssif\.nslow=\([0-9]*\).*/\1/p' /proc/cmdline); NSLOW=${NSLOW:-$N}
+DRIVERS=$(sed -n 's/.*ssif\.drivers=\([a-z,]*\).*/\1/p' /proc/cmdline | tr , ' ')
+CLASSES=$(sed -n 's/.*ssif\.classes=\([a-z0-9_,]*\).*/\1/p' /proc/cmdline)
+# wanted CLASS: whether the class is in ssif.classes (or none was given).
+wanted() { case ",${CLASSES:-$1}," in *",$1,"*) return 0 ;; esac; return 1; }
 SPLAT='WARNING:|BUG:|Oops|Unable to handle|possible recursive locking|circular locking|inconsistent lock state|sleeping function called from invalid context|ODEBUG|refcount_t:|Kernel panic|unreferenced object'
 splats() { dmesg | grep -cE "$SPLAT"; }
 RESP="--retry-ms 10 --slow-cmd 30:02"
@@ -35,6 +40,7 @@ report() { # driver class iterations recovered wedged lost splats_before
 # (Shell functions share variables: these names are used nowhere else.)
 run_shell_class() {
 	drv=$1 sc_class=$2 sc_iters=$3 sc_inject=$4
+	wanted "$sc_class" || return 0
 	# Each class starts with a fresh responder, whatever the previous class left.
 	restart_responder --delay-ms $((TIMEOUT_MS + 50))
 	sleep 0.2
@@ -66,7 +72,7 @@ slow_request() { # send OEM 0x30/0x02 (answered late) and do not wait for it
 	ssif-vmtest faults "$HOST_BUS" slow_request 1 >/dev/null 2>&1
 }
 
-for drv in rust c; do
+for drv in ${DRIVERS:-rust c}; do
 	case $drv in
 	rust) TIMEOUT_MS=100 PARAMS=response_timeout_ms=100 ;;
 	c) TIMEOUT_MS=500 PARAMS= ;;
@@ -77,6 +83,7 @@ for drv in rust c; do
 	for class in bad_pec_write truncated_write stop_mid_read restart_without_stop \
 		read_nothing_pending unknown_command overlong_part multipart_over_254 \
 		middle_without_start retry_0x0a_wrong_block second_open; do
+		wanted $class || continue
 		before=$(splats)
 		out=$(ssif-vmtest faults "$HOST_BUS" $class "$N")
 		set -- $(echo "$out" | tr '=' ' ')
