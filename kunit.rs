@@ -289,6 +289,24 @@ mod tests {
     }
 
     #[test]
+    fn targets_route_by_client() {
+        // Each client's events reach its own state, also after a freed slot is taken again.
+        let a = Bus::new(500);
+        let b = Bus::new(500);
+        assert_eq!(b.block_write(0x02, &[0x18, 0x01], false), 0);
+        assert!(taken(&a).is_none());
+        assert_eq!(taken(&b).as_deref(), Some(&[0x18u8, 0x01][..]));
+        drop(b);
+        let c = Bus::new(500);
+        assert_eq!(c.block_write(0x02, &[0x18, 0x02], false), 0);
+        assert_eq!(a.block_write(0x02, &[0x18, 0x03], false), 0);
+        assert_eq!(taken(&c).as_deref(), Some(&[0x18u8, 0x02][..]));
+        assert_eq!(taken(&a).as_deref(), Some(&[0x18u8, 0x03][..]));
+        // A client nobody registered gets EIO.
+        assert_eq!(a.target.stray_event(), EIO.to_errno());
+    }
+
+    #[test]
     fn retired_state_refuses_responses() {
         let bus = Bus::new(500);
         bus.block_write(0x02, &[0x18, 0x01], false);

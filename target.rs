@@ -258,6 +258,21 @@ impl FakeTarget {
         // was instantiated for; `val` is a valid byte.
         unsafe { (self.callback)(self.client.get(), event, val) }
     }
+
+    /// Delivers a STOP for a client that is not registered through the same callback.
+    pub(crate) fn stray_event(&self) -> c_int {
+        let stranger = kernel::types::Opaque::<bindings::i2c_client>::uninit();
+        let mut val = 0;
+        // SAFETY: The callback only compares the client with the published ones (it never
+        // dereferences it); `val` is a valid byte.
+        unsafe {
+            (self.callback)(
+                stranger.get(),
+                bindings::i2c_slave_event_I2C_SLAVE_STOP,
+                &mut val,
+            )
+        }
+    }
 }
 
 #[cfg(CONFIG_SSIF_BMC_RUST_KUNIT_TEST)]
