@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# make bench: our driver against upstream's C ssif_bmc in the same boot
-# (4 rounds; which driver goes first alternates), plus module size and
+# make bench [BENCH_ROUNDS=4] [BENCH_SECS=10]: our driver against upstream's C
+# ssif_bmc in the same boot (BENCH_ROUNDS rounds of BENCH_SECS seconds per driver
+# and workload; which driver goes first alternates), plus module size and
 # instructions per bus byte.
 # Prints:
 #   bench: workload=<w> rust_tps=<x> c_tps=<y> ratio=<rust/c> rust_p99_us=<a> c_p99_us=<b>
@@ -15,7 +16,9 @@ export SSIF_KVARIANT=${SSIF_KVARIANT:-release}
 bash "$REPO/scripts/prepare.sh"
 KB=$(kbuild_dir)
 log="$OUT_DIR/bench-console.log"
-DTB="$KB/arch/arm/boot/dts/aspeed/aspeed-ast2600-evb.dtb" EXTRA_APPEND="ssif.secs=${BENCH_SECS:-10}" bash "$REPO/scripts/run-vm.sh" bench "$log" 1200 ||
+rounds=${BENCH_ROUNDS:-4}
+DTB="$KB/arch/arm/boot/dts/aspeed/aspeed-ast2600-evb.dtb" EXTRA_APPEND="ssif.secs=${BENCH_SECS:-10} ssif.rounds=$rounds" \
+	bash "$REPO/scripts/run-vm.sh" bench "$log" $((300 + rounds * 4 * (${BENCH_SECS:-10} + 20))) ||
 	{ echo "bench: the VM run failed (console: $log)"; exit 1; }
 echo "bench: kernel=$KVARIANT $(basename "$KB")"
 console_lines "$log" | grep '^benchrun:' | tee "$OUT_DIR/bench-runs.txt"

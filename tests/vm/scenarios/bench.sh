@@ -6,6 +6,8 @@
 . /scenarios/lib.sh
 SECS=$(sed -n 's/.*ssif\.secs=\([0-9]*\).*/\1/p' /proc/cmdline)
 SECS=${SECS:-10}
+ROUNDS=$(sed -n 's/.*ssif\.rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
+ROUNDS=${ROUNDS:-4}
 insmod $MOD/ssif_link.ko
 BMC_BUS=$(bus_of ssif-link-bmc)
 HOST_BUS=$(bus_of ssif-link-host)
@@ -14,7 +16,9 @@ echo ipmi-ssif-host 0x1010 > /sys/bus/i2c/devices/i2c-$BMC_BUS/new_device
 # client, stop the responder (SIGTERM: it prints its time in read() and write()),
 # unload. The module cannot be unloaded while the responder holds the file open.
 : > /tmp/responder.log
-for round in 1 2 3 4; do
+round=0
+while [ $round -lt "$ROUNDS" ]; do
+	round=$((round + 1))
 	for w in get_device_id_pec multipart_250; do
 		# Which driver goes first alternates, so that neither always follows a boot or
 		# the other workload.
