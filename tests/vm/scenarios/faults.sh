@@ -58,6 +58,8 @@ run_shell_class() {
 		*) sc_wed=$((sc_wed + 1)) ;;
 		esac
 		sc_i=$((sc_i + 1))
+		# Progress of the long classes on the console (a stalled run shows where).
+		[ $((sc_i % 100)) = 0 ] && echo "faults-progress: driver=$drv class=$sc_class done=$sc_i recovered=$sc_rec wedged=$sc_wed lost=$sc_lost"
 	done
 	report "$drv" "$sc_class" "$sc_iters" $sc_rec $sc_wed $sc_lost "$sc_before"
 }
@@ -111,9 +113,11 @@ for drv in ${DRIVERS:-rust c}; do
 
 	# rmmod/insmod cycles. The kernel refuses rmmod while the file is open (the
 	# module is its owner), so the responder is stopped first and a new one serves
-	# the reloaded driver. A refused rmmod or insmod counts as wedged.
+	# the reloaded driver. A refused rmmod or insmod counts as wedged. SIGKILL, not
+	# SIGTERM: the exit closes the file all the same, and a responder that missed a
+	# SIGTERM would block this wait for ever (it did: a run hung here).
 	reload_fault() {
-		kill -TERM "$RESPONDER"
+		kill -9 "$RESPONDER"
 		wait "$RESPONDER" 2>/dev/null
 		rmmod ssif_bmc || return 1
 		load_driver $drv $PARAMS || return 1

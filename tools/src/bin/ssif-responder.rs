@@ -25,7 +25,9 @@ extern "C" fn on_sigterm(_: libc::c_int) {
     TERMINATED.store(true, Ordering::Relaxed);
 }
 
-/// SIGTERM interrupts a blocking `poll()` (no `SA_RESTART`) and sets [`TERMINATED`].
+/// SIGTERM interrupts a blocking `poll()` (no `SA_RESTART`) and sets [`TERMINATED`]. One
+/// that arrives outside `poll()` is seen at the next check: `poll()` wakes every
+/// [`POLL_MS`].
 fn catch_sigterm() {
     // SAFETY: an all-zero `sigaction` is valid (empty mask, no flags).
     let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
@@ -34,6 +36,10 @@ fn catch_sigterm() {
     // async-signal-safe.
     unsafe { libc::sigaction(libc::SIGTERM, &act, std::ptr::null_mut()) };
 }
+
+/// Longest `poll()`: a SIGTERM that came while the loop was not in `poll()` is noticed after at
+/// most this long.
+const POLL_MS: libc::c_int = 100;
 
 fn open(path: &str) -> io::Result<libc::c_int> {
     let c = CString::new(path).unwrap();
@@ -123,12 +129,15 @@ fn serve(
             events: libc::POLLIN,
             revents: 0,
         };
-        // SAFETY: `pfd` is valid for the call.
-        let ready = unsafe { libc::poll(&mut pfd, 1, -1) };
         if TERMINATED.load(Ordering::Relaxed) {
             return;
         }
-        if ready < 0 {
+        // SAFETY: `pfd` is valid for the call.
+        let ready = unsafe { libc::poll(&mut pfd, 1, POLL_MS) };
+        if TERMINATED.load(Ordering::Relaxed) {
+            return;
+        }
+        if ready <= 0 {
             continue;
         }
         if pfd.revents & (libc::POLLHUP | libc::POLLERR) != 0 {
