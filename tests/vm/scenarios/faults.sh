@@ -121,8 +121,16 @@ for drv in ${DRIVERS:-rust c}; do
 		wait "$RESPONDER" 2>/dev/null
 		rmmod ssif_bmc || return 1
 		load_driver $drv $PARAMS || return 1
+		# The clean transaction goes to a responder that has the file open: one that
+		# is still starting may miss our 100 ms deadline, which is a slow responder,
+		# not a reload fault (a first run counted 1 lost in 100 that way).
+		: > /tmp/responder.log
 		start_responder $RESP --delay-ms $((TIMEOUT_MS + 50))
-		sleep 0.05
+		n=0
+		while ! grep -q serving /tmp/responder.log && [ $n -lt 250 ]; do
+			sleep 0.02
+			n=$((n + 1))
+		done
 	}
 	run_shell_class $drv rmmod_insmod "$N" reload_fault
 
