@@ -43,6 +43,10 @@ struct Entry {
     release: unsafe fn(*const c_void),
 }
 
+/// A table slot. Its `entry` is written only by the owner that took the slot (the `cmpxchg`
+/// from null to [`CLAIMED`]) while it is unpublished, and read by a callback only after an
+/// `Acquire` load saw its client, stored with `Release` after the entry. The owner unpublishes
+/// only after `i2c_slave_unregister` returned, when no callback for that client runs any more.
 struct Slot {
     /// Null if free, [`CLAIMED`] while taken but not published, else the client whose events
     /// go to `entry`.
@@ -52,11 +56,7 @@ struct Slot {
     entry: UnsafeCell<Option<Entry>>,
 }
 
-// SAFETY: `client` is atomic. `entry` is written only while the slot is taken but unpublished,
-// by its owner alone (the `cmpxchg` from null to `CLAIMED` took it), and read by a callback only
-// after an `Acquire` load saw its client, which the owner stored with `Release` after writing
-// `entry`. The owner unpublishes only after `i2c_slave_unregister` returned, when no callback for
-// that client runs any more.
+// SAFETY: `client` is atomic; `entry` is never accessed concurrently (see `Slot`).
 unsafe impl Sync for Slot {}
 
 static TABLE: [Slot; SLOTS] = [const {

@@ -28,11 +28,7 @@ while [ $round -lt "$ROUNDS" ]; do
 			# Not start_responder: no log line per request, which would be measured too.
 			ssif-responder 2>>/tmp/responder.log &
 			pid=$!
-			n=0
-			while ! grep -q 'serving' /tmp/responder.log && [ $n -lt 50 ]; do
-				sleep 0.1
-				n=$((n + 1))
-			done
+			wait_serving
 			line=$(ssif-vmtest bench "$HOST_BUS" $w "$SECS")
 			kill -TERM $pid
 			wait $pid

@@ -126,11 +126,7 @@ for drv in ${DRIVERS:-rust c}; do
 		# not a reload fault (a first run counted 1 lost in 100 that way).
 		: > /tmp/responder.log
 		start_responder $RESP --delay-ms $((TIMEOUT_MS + 50))
-		n=0
-		while ! grep -q serving /tmp/responder.log && [ $n -lt 250 ]; do
-			sleep 0.02
-			n=$((n + 1))
-		done
+		wait_serving
 	}
 	run_shell_class $drv rmmod_insmod "$N" reload_fault
 

@@ -111,6 +111,16 @@ load_driver() {
 	insmod $MOD/$ld_ko "$@" && [ "$(loaded_driver)" = "$ld_drv" ] && wait_for /dev/ipmi-ssif-host
 }
 
+# wait_serving: wait (up to 5 s) until a responder started after /tmp/responder.log was
+# emptied has the device open.
+wait_serving() {
+	ws_n=0
+	while ! grep -q serving /tmp/responder.log && [ $ws_n -lt 250 ]; do
+		sleep 0.02
+		ws_n=$((ws_n + 1))
+	done
+}
+
 start_responder() {
 	ssif-responder -v "$@" 2>>/tmp/responder.log &
 	RESPONDER=$!
