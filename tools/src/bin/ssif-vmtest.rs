@@ -626,7 +626,7 @@ fn fault_class(name: &str) -> Option<fn(&Ctx) -> Outcome> {
 }
 
 /// `faults BUS CLASS N`: N times the fault, each followed by a clean transaction.
-/// Prints `iterations=<n> recovered=<n> wedged=<n> lost=<n>`.
+/// Prints `iterations=<n> recovered=<n> wedged=<n> lost=<n> slowest_ms=<n>`.
 fn faults(args: &[String]) -> ! {
     let (Some(bus), Some(fault), Some(n)) = (
         args.first().and_then(|b| b.parse().ok()),
@@ -644,10 +644,14 @@ fn faults(args: &[String]) -> ! {
         let _ = fault(&ctx);
         std::process::exit(0);
     }
+    // The slowest clean transaction (first try), to tell a slow responder from a fault.
+    let mut slowest = Duration::ZERO;
     for _ in 0..n {
         let _ = fault(&ctx);
         let _ = ctx.bus.set_pec(false);
+        let t = Instant::now();
         let mut result = ctx.transact(&GET_DEVICE_ID);
+        slowest = slowest.max(t.elapsed());
         if result.is_err() {
             // Past any response deadline, one more try: still failing means wedged.
             thread::sleep(Duration::from_millis(600));
@@ -662,7 +666,10 @@ fn faults(args: &[String]) -> ! {
             Err(_) => wedged += 1,
         }
     }
-    println!("iterations={n} recovered={recovered} wedged={wedged} lost={lost}");
+    println!(
+        "iterations={n} recovered={recovered} wedged={wedged} lost={lost} slowest_ms={}",
+        slowest.as_millis()
+    );
     std::process::exit(0);
 }
 
