@@ -46,7 +46,9 @@ pub(crate) struct Shared {
     deadline: Deadline<Shared>,
     #[pin]
     inner: IrqSaveSpinLock<Inner>,
-    /// Woken whenever readability or writability may have changed.
+    /// Woken whenever something a sleeper waits for may have become true: a request to read
+    /// (`read`, `POLLIN`), one to answer (`POLLOUT`), or the device gone. Not when it becomes
+    /// false: nobody waits for that.
     #[pin]
     waiters: PollCondVar,
     timeout: c_ulong,
@@ -102,8 +104,7 @@ impl Shared {
             Err(RespondError::Expired) => return Err(ETIMEDOUT),
             Err(RespondError::NoRequest) => return Err(EINVAL),
         }
-        drop(inner);
-        self.waiters.notify_all();
+        // Nothing became ready: no wake-up.
         Ok(())
     }
 
@@ -183,6 +184,8 @@ impl FileHandler for Shared {
             }
         };
         drop(inner);
+        // The request now awaits its answer: wake a poller waiting for `POLLOUT`.
+        self.waiters.notify_all();
         let mut buf = [0u8; USER_MSG_SIZE];
         let size = request.encode_user(&mut buf).ok_or(EINVAL)?;
         if let Err(e) = out.write_slice(&buf[..size]) {

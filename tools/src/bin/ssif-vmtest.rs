@@ -331,13 +331,18 @@ impl Dev {
 
     /// The ready events (`POLLIN`, `POLLOUT`, errors), without waiting.
     fn poll(&self) -> i16 {
+        self.wait(libc::POLLIN | libc::POLLOUT, 0)
+    }
+
+    /// Waits up to `timeout_ms` for one of `events`; the ready events, 0 on timeout.
+    fn wait(&self, events: i16, timeout_ms: i32) -> i16 {
         let mut pfd = libc::pollfd {
             fd: self.0,
-            events: libc::POLLIN | libc::POLLOUT,
+            events,
             revents: 0,
         };
         // SAFETY: `pfd` is valid for the call.
-        unsafe { libc::poll(&mut pfd, 1, 0) };
+        unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
         pfd.revents
     }
 }
@@ -412,6 +417,32 @@ fn abi_scenarios() -> Vec<Scenario> {
             want("poll still wants a response", d.poll(), libc::POLLOUT)?;
             want("write", d.write(&msg(&resp)), Ok(4 + resp.len()))?;
             want("second write", d.write(&msg(&resp)), Err(libc::EINVAL))?;
+            want("host reads the response", c.read_response(), Ok(resp))
+        }),
+        ("pollout_waiter_woken_when_the_request_is_read", |c| {
+            // One thread waits for POLLOUT only; another reads the request. The waiter must
+            // wake then, not at its 2 s timeout. (Had it not yet slept, it sees POLLOUT at
+            // once: the race can only let a broken driver pass, never fail a sound one.)
+            let d = open_dev()?;
+            c.write_request(&GET_DEVICE_ID)?;
+            let (read, waited) = thread::scope(|s| {
+                let waiter = s.spawn(|| {
+                    let t = Instant::now();
+                    (d.wait(libc::POLLOUT, 2000), t.elapsed())
+                });
+                thread::sleep(Duration::from_millis(200));
+                (d.read(258), waiter.join())
+            });
+            want("read", read, Ok(msg(&GET_DEVICE_ID)))?;
+            let (revents, took) = waited.map_err(|_| "waiter panicked")?;
+            want("waiter's events", revents, libc::POLLOUT)?;
+            want(
+                "waiter woke before 1 s",
+                took < Duration::from_secs(1),
+                true,
+            )?;
+            let resp = answer(&GET_DEVICE_ID, &mut 0);
+            want("write", d.write(&msg(&resp)), Ok(4 + resp.len()))?;
             want("host reads the response", c.read_response(), Ok(resp))
         }),
         ("deadline_drops_request_and_late_write_is_etimedout", |c| {
