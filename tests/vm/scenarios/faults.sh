@@ -22,22 +22,23 @@ BMC_BUS=$(bus_of ssif-link-bmc)
 HOST_BUS=$(bus_of ssif-link-host)
 echo ipmi-ssif-host 0x1010 > /sys/bus/i2c/devices/i2c-$BMC_BUS/new_device
 
-# One clean Get Device ID through the bus tool: prints recovered/wedged/lost.
-# A lost one is shown on the console at once, with our driver's count of requests
-# its response deadline dropped (upstream's driver has no such counter).
+# One clean Get Device ID through the bus tool: prints recovered/wedged/lost and the
+# transaction's time in ms. A lost one is shown on the console at once, with our
+# driver's count of requests its response deadline dropped (upstream's has none).
 clean() {
 	out=$(ssif-vmtest faults "$HOST_BUS" none 1 2>/tmp/mismatch.last)
 	cat /tmp/mismatch.last >>/tmp/mismatch.log
-	echo "${out##*slowest_ms=}" >/tmp/clean.ms
 	case $out in
 	*recovered=1*) echo recovered ;;
 	*lost=1*)
 		echo lost
-		cf=$(counters_file "$BMC_BUS")
-		echo "faults-lost: driver=$drv class=$sc_class iteration=$sc_i timeouts=$([ -n "$cf" ] && counter "$BMC_BUS" timeouts) $(head -c 200 /tmp/mismatch.last)" >&2
+		timeouts=
+		[ -n "$(counters_file "$BMC_BUS")" ] && timeouts=$(counter "$BMC_BUS" timeouts)
+		echo "faults-lost: driver=$drv class=$sc_class iteration=$sc_i timeouts=$timeouts $(head -c 200 /tmp/mismatch.last)" >&2
 		;;
 	*) echo wedged ;;
 	esac
+	echo "${out##*slowest_ms=}"
 }
 
 report() { # driver class iterations recovered wedged lost splats_before
@@ -60,14 +61,14 @@ run_shell_class() {
 			sc_wed=$((sc_wed + 1)) sc_i=$((sc_i + 1))
 			continue
 		fi
-		case $(clean) in
+		set -- $(clean)
+		case $1 in
 		recovered) sc_rec=$((sc_rec + 1)) ;;
 		lost) sc_lost=$((sc_lost + 1)) ;;
 		*) sc_wed=$((sc_wed + 1)) ;;
 		esac
 		sc_i=$((sc_i + 1))
-		sc_last=$(cat /tmp/clean.ms 2>/dev/null)
-		[ "${sc_last:-0}" -gt $sc_ms ] 2>/dev/null && sc_ms=$sc_last
+		[ "${2:-0}" -gt $sc_ms ] 2>/dev/null && sc_ms=$2
 		# Progress of the long classes on the console (a stalled run shows where).
 		[ $((sc_i % 100)) = 0 ] && echo "faults-progress: driver=$drv class=$sc_class done=$sc_i recovered=$sc_rec wedged=$sc_wed lost=$sc_lost slowest_clean_ms=$sc_ms uptime=$(cut -d" " -f1 /proc/uptime)"
 	done
