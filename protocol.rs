@@ -130,6 +130,7 @@ impl Message {
     }
 
     /// The message bytes.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         &self.data[..usize::from(self.len)]
     }
@@ -680,6 +681,8 @@ impl Ssif {
         Step::byte(0xff)
     }
 
+    // A response byte: the hot path, inlined into `on_bus`.
+    #[inline(always)]
     fn read_processed(&mut self) -> Step {
         match &mut self.transaction {
             Transaction::Read(part) => {
