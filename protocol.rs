@@ -836,9 +836,9 @@ impl Ssif {
         matches!(self.session, Session::Pending { .. })
     }
 
-    /// Hands the waiting request to user space: returns a copy and its sequence number, and
-    /// marks it taken. `None` if no request waits.
-    pub fn take_request(&mut self) -> Option<(Message, u32)> {
+    /// Hands the waiting request to user space: marks it taken and returns it with its
+    /// sequence number. `None` if no request waits.
+    pub fn take_request(&mut self) -> Option<(&Message, u32)> {
         match &mut self.session {
             Session::Pending {
                 request,
@@ -846,7 +846,7 @@ impl Ssif {
                 taken: taken @ false,
             } => {
                 *taken = true;
-                Some((request.clone(), *seq))
+                Some((request, *seq))
             }
             _ => None,
         }

@@ -111,7 +111,11 @@ impl Shared {
     /// Takes the waiting request, as `read()` does, without a user buffer.
     #[cfg(CONFIG_SSIF_BMC_RUST_KUNIT_TEST)]
     pub(crate) fn try_take(&self) -> Option<Message> {
-        self.inner.lock().ssif.take_request().map(|(m, _)| m)
+        self.inner
+            .lock()
+            .ssif
+            .take_request()
+            .map(|(m, _)| m.clone())
     }
 
     fn deadline_expired(&self) {
@@ -166,8 +170,9 @@ impl FileHandler for Shared {
     }
 
     fn read(&self, mut out: UserSliceWriter, nonblocking: bool) -> Result<usize> {
+        let mut buf = [0u8; USER_MSG_SIZE];
         let mut inner = self.inner.lock();
-        let (request, seq) = loop {
+        let (size, seq) = loop {
             if inner.retired {
                 return Err(ENODEV);
             }
@@ -176,8 +181,9 @@ impl FileHandler for Shared {
                 if out.len() < size {
                     return Err(EINVAL);
                 }
-                if let Some(taken) = inner.ssif.take_request() {
-                    break taken;
+                if let Some((request, seq)) = inner.ssif.take_request() {
+                    // Encoded in place, under the lock: the request is copied once.
+                    break (request.encode_user(&mut buf).ok_or(EINVAL)?, seq);
                 }
             }
             if nonblocking {
@@ -190,8 +196,6 @@ impl FileHandler for Shared {
         drop(inner);
         // The request now awaits its answer: wake a poller waiting for `POLLOUT`.
         self.waiters.notify_all();
-        let mut buf = [0u8; USER_MSG_SIZE];
-        let size = request.encode_user(&mut buf).ok_or(EINVAL)?;
         if let Err(e) = out.write_slice(&buf[..size]) {
             // Not delivered: offer it again.
             self.inner.lock().ssif.untake_request(seq);
