@@ -218,7 +218,7 @@ fn overlong_parts_are_dropped_without_overrun() {
     for len in 33..=35u8 {
         let mut h = Host::new();
         let mut raw = vec![0x02, len];
-        raw.extend(std::iter::repeat(0xaa).take(usize::from(len) + 1));
+        raw.extend(std::iter::repeat_n(0xaa, usize::from(len) + 1));
         h.write_raw(&raw, true);
         assert!(!h.ssif.request_ready(), "len {len} accepted");
         assert_eq!(h.ssif.counters().aborted(Abort::Overlong), 1);
