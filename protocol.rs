@@ -149,6 +149,7 @@ impl Message {
     /// Encodes the message as `struct ipmi_ssif_msg` (`len` in native byte order, then the
     /// payload) into `out`; returns the number of bytes used (`4 + len`), or `None` if `out` is
     /// too small.
+    #[inline]
     pub fn encode_user(&self, out: &mut [u8]) -> Option<usize> {
         let total = USER_LEN_SIZE + usize::from(self.len);
         let out = out.get_mut(..total)?;
@@ -164,6 +165,7 @@ impl Message {
 
     /// Parses what user space `write()`s: `count` in `[4, 260]`, `1 <= len <= 254` and
     /// `count >= 4 + len`, exactly as upstream's ABI checks.
+    #[inline]
     pub fn decode_user(buf: &[u8]) -> Option<Message> {
         if buf.len() < USER_LEN_SIZE || buf.len() > USER_MSG_SIZE {
             return None;
@@ -881,6 +883,7 @@ impl Ssif {
 
     /// User space answers the request it read. On success the response deadline must be
     /// cancelled.
+    #[inline]
     pub fn respond(&mut self, response: Message) -> Result<(), RespondError> {
         match self.session {
             Session::Pending { taken: true, .. } => {
