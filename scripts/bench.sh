@@ -7,6 +7,7 @@
 # Prints:
 #   bench: workload=<w> rust_tps=<x> c_tps=<y> ratio=<rust/c> rust_p99_us=<a> c_p99_us=<b>
 #   profile: workload=<w> driver=<d> <mean microseconds per transaction of each phase>
+#   fileops: workload=<w> driver=<d> <mean microseconds per read/write/poll call, alone>
 #   size: rust_text=<n> c_text=<m>
 #   cost: workload=<w> instructions_per_byte=<n>
 # On the release kernel (no lock debugging) unless SSIF_KVARIANT=test asks for the
@@ -18,14 +19,14 @@ KB=$(kbuild_dir)
 log="$OUT_DIR/bench-console.log"
 rounds=${BENCH_ROUNDS:-4}
 DTB="$KB/arch/arm/boot/dts/aspeed/aspeed-ast2600-evb.dtb" EXTRA_APPEND="ssif.secs=${BENCH_SECS:-10} ssif.rounds=$rounds" \
-	bash "$REPO/scripts/run-vm.sh" bench "$log" $((300 + rounds * 4 * (${BENCH_SECS:-10} + 20))) ||
+	bash "$REPO/scripts/run-vm.sh" bench "$log" $((300 + rounds * (4 * (${BENCH_SECS:-10} + 25) + 70))) ||
 	{ echo "bench: the VM run failed (console: $log)"; exit 1; }
 echo "bench: kernel=$KVARIANT $(basename "$KB")"
 console_lines "$log" | grep '^benchrun:' | tee "$OUT_DIR/bench-runs.txt"
 # Mean over the rounds of throughput and of p99 latency, per driver and workload; then the
 # mean profile: host-side phases, the target callback's time, the responder's file calls.
 awk '
-	BEGIN { np = split("write_us wait_us read_us naks cb_us file_read_us file_write_us", names, " ")
+	BEGIN { np = split("write_us wait_us read_us naks cb_us file_read_us file_write_us cpu0_us cpu1_us", names, " ")
 		split("rust c", ds, " ") }
 	{ for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
 	  k = f["workload"] SUBSEP f["driver"]; tps[k] += f["tps"]; p99[k] += f["p99_us"]; n[k]++
@@ -47,6 +48,21 @@ awk '
 			}
 		if (err) print "bench: some transactions failed (see the benchrun lines)"
 	}' "$OUT_DIR/bench-runs.txt"
+# The file operations timed alone (no responder, nothing concurrent): means over the rounds.
+console_lines "$log" | grep '^fileopsrun:' >"$OUT_DIR/fileops-runs.txt"
+awk '
+	BEGIN { np = split("read_us write_us poll_us eagain_us", names, " ") }
+	{ for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+	  k = f["workload"] " driver=" f["driver"]; n[k]++
+	  for (j = 1; j <= np; j++) sum[k, names[j]] += f[names[j]] }
+	END {
+		for (k in n) {
+			printf "fileops: workload=%s", k
+			for (j = 1; j <= np; j++)
+				printf " %s=%.2f", names[j], sum[k, names[j]] / n[k]
+			printf "\n"
+		}
+	}' "$OUT_DIR/fileops-runs.txt" | sort
 rust_text=$(size "$OUT_DIR/module/ssif_bmc.ko" | awk 'NR == 2 { print $1 }')
 c_text=$(size "$KB/drivers/char/ipmi/ssif_bmc.ko" | awk 'NR == 2 { print $1 }')
 echo "size: rust_text=$rust_text c_text=$c_text"

@@ -6,7 +6,8 @@
 //! Usage: `ssif-vmtest BUS COUNTERS_FILE` (bus sequences, with `ssif-responder` running) or
 //! `ssif-vmtest abi BUS COUNTERS_FILE` (the file ABI, with nobody else holding the device).
 //! Prints `vmtest: NAME ok|FAIL ...` per scenario and `vmtest: N passed, N failed`; exits
-//! non-zero on any failure.
+//! non-zero on any failure. `ssif-vmtest faults|bench|fileops ...`: the fault campaign and the
+//! benchmark's two measurements (see those functions).
 
 use ssif_tools::{ipmi::answer, smbus::Smbus};
 use std::{
@@ -505,9 +506,29 @@ fn target_time() -> Option<HashMap<String, (u64, u64)>> {
         .collect()
 }
 
+/// Busy and total jiffies of each CPU, from `/proc/stat`.
+fn cpu_ticks() -> Vec<(u64, u64)> {
+    let text = fs::read_to_string("/proc/stat").unwrap_or_default();
+    text.lines()
+        .filter(|l| l.starts_with("cpu") && !l.starts_with("cpu "))
+        .map(|l| {
+            let v: Vec<u64> = l
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            // user nice system idle iowait irq softirq steal ...
+            let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+            let total: u64 = v.iter().take(8).sum();
+            (total - idle, total)
+        })
+        .collect()
+}
+
 /// `bench BUS WORKLOAD SECONDS`: transactions back to back against whichever driver is bound,
 /// with `ssif-responder` answering. Prints `tps=<x> p99_us=<y> n=<n> errors=<e>`, then the mean
-/// time per transaction of each phase and of the target's callback, per event type.
+/// time per transaction of each phase and of the target's callback, per event type, and the
+/// CPU time per transaction on each CPU (`cpuN_us`).
 fn bench(args: &[String]) -> ! {
     let (Some(bus), Some(workload), Some(secs)) = (
         args.first().and_then(|b| b.parse().ok()),
@@ -532,6 +553,7 @@ fn bench(args: &[String]) -> ! {
     let mut errors = 0u64;
     let mut phases = Phases::default();
     let cb_before = target_time();
+    let cpu_before = cpu_ticks();
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(secs) {
         let t = Instant::now();
@@ -542,6 +564,7 @@ fn bench(args: &[String]) -> ! {
     }
     let elapsed = start.elapsed().as_secs_f64();
     let cb_after = target_time();
+    let cpu_after = cpu_ticks();
     latencies.sort_unstable();
     let p99 = latencies
         .get(latencies.len() * 99 / 100)
@@ -572,6 +595,16 @@ fn bench(args: &[String]) -> ! {
         }
         profile += &format!(" cb_us={:.1}", total as f64 / 1000.0 / n.max(1) as f64);
     }
+    // CPU time per transaction on each CPU (jiffies are 10 ms at HZ=100: coarse, but a
+    // 10-second run has a thousand of them per CPU).
+    for (i, (after, before)) in cpu_after.iter().zip(&cpu_before).enumerate() {
+        let (busy, total) = (after.0 - before.0, after.1 - before.1);
+        let us_per_jiffy = elapsed * 1e6 / total.max(1) as f64;
+        profile += &format!(
+            " cpu{i}_us={:.1}",
+            busy as f64 * us_per_jiffy / n.max(1) as f64
+        );
+    }
     println!(
         "tps={:.1} p99_us={p99} n={} errors={errors}{profile}",
         latencies.len() as f64 / elapsed,
@@ -582,6 +615,100 @@ fn bench(args: &[String]) -> ! {
     } else {
         1
     });
+}
+
+/// Time spent in each file operation over a number of calls.
+#[derive(Default)]
+struct FileOpTimes {
+    read: Duration,
+    write: Duration,
+    poll: Duration,
+    eagain: Duration,
+}
+
+/// One iteration of `fileops`: `poll()` and a non-blocking `read()` with nothing pending, then
+/// `request` over the bus, `read()` of it and `write()` of `response` on the device, then the
+/// response read back over the bus. Adds the time of each file call to `times`; `false` if a
+/// call did not return what it should.
+fn fileops_once(
+    ctx: &Ctx,
+    dev: &Dev,
+    request: &[u8],
+    response: &[u8],
+    times: &mut FileOpTimes,
+) -> bool {
+    let mut buf = [0u8; 260];
+    let t = Instant::now();
+    let _ = dev.poll();
+    times.poll += t.elapsed();
+    let t = Instant::now();
+    // SAFETY: `buf` is valid for its length.
+    let eagain = unsafe { libc::read(dev.0, buf.as_mut_ptr().cast(), buf.len()) };
+    times.eagain += t.elapsed();
+    if ctx.write_request(request).is_err() {
+        return false;
+    }
+    let t = Instant::now();
+    // SAFETY: `buf` is valid for its length.
+    let r = unsafe { libc::read(dev.0, buf.as_mut_ptr().cast(), buf.len()) };
+    times.read += t.elapsed();
+    let t = Instant::now();
+    // SAFETY: `response` is valid for its length.
+    let w = unsafe { libc::write(dev.0, response.as_ptr().cast(), response.len()) };
+    times.write += t.elapsed();
+    eagain < 0
+        && r == (4 + request.len()) as isize
+        && w == response.len() as isize
+        && ctx.read_response().ok().as_deref() == Some(&response[4..])
+}
+
+/// `fileops BUS ITERATIONS`: the cost of the file operations alone, with nobody else using the
+/// device and nothing running concurrently (this tool writes the requests on the bus and
+/// answers them itself). After a second of warm-up per workload, times `ITERATIONS` of
+/// [`fileops_once`]; prints one `fileops:` line per workload, in mean microseconds per call.
+fn fileops(args: &[String]) -> ! {
+    let (Some(bus), Some(n)) = (
+        args.first().and_then(|b| b.parse().ok()),
+        args.get(1).and_then(|s| s.parse::<u32>().ok()),
+    ) else {
+        eprintln!("usage: ssif-vmtest fileops BUS ITERATIONS");
+        std::process::exit(2);
+    };
+    let ctx = Ctx::open(bus, String::new());
+    let dev = open_dev().unwrap_or_else(|e| {
+        eprintln!("fileops: {e}");
+        std::process::exit(1)
+    });
+    let us = |d: Duration| d.as_nanos() as f64 / 1000.0 / f64::from(n.max(1));
+    let mut ok = true;
+    for (workload, request, pec) in [
+        ("get_device_id_pec", GET_DEVICE_ID.to_vec(), true),
+        ("multipart_250", echo(&[0xa5; 248]), false),
+    ] {
+        ctx.bus.set_pec(pec).expect("PEC");
+        let response = msg(&answer(&request, &mut 0));
+        // The first second after loading a driver is slower for both drivers: not measured.
+        let warm_up = Instant::now();
+        while ok && warm_up.elapsed() < Duration::from_secs(1) {
+            ok &= fileops_once(&ctx, &dev, &request, &response, &mut FileOpTimes::default());
+        }
+        let mut times = FileOpTimes::default();
+        for _ in 0..n {
+            ok &= fileops_once(&ctx, &dev, &request, &response, &mut times);
+        }
+        println!(
+            "fileops: workload={workload} read_us={:.2} write_us={:.2} poll_us={:.2} \
+             eagain_us={:.2}",
+            us(times.read),
+            us(times.write),
+            us(times.poll),
+            us(times.eagain)
+        );
+    }
+    if !ok {
+        eprintln!("fileops: a call did not return what it should");
+    }
+    std::process::exit(i32::from(!ok));
 }
 
 /// The bus-level fault classes: each injects one fault; a clean transaction follows.
@@ -711,6 +838,9 @@ fn main() {
     }
     if args.get(1).map(String::as_str) == Some("bench") {
         bench(&args[2..]);
+    }
+    if args.get(1).map(String::as_str) == Some("fileops") {
+        fileops(&args[2..]);
     }
     let abi = args.get(1).map(String::as_str) == Some("abi");
     if abi {
