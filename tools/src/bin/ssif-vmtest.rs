@@ -420,6 +420,27 @@ fn abi_scenarios() -> Vec<Scenario> {
             want("second write", d.write(&msg(&resp)), Err(libc::EINVAL))?;
             want("host reads the response", c.read_response(), Ok(resp))
         }),
+        (
+            "read_into_a_bad_buffer_is_efault_and_keeps_the_request",
+            |c| {
+                let d = open_dev()?;
+                c.write_request(&GET_DEVICE_ID)?;
+                // Address 8 is in the unmapped first page: the copy out fails, nothing else.
+                // SAFETY: the kernel validates the pointer; the call cannot touch our memory.
+                let n = unsafe { libc::read(d.0, 8usize as *mut libc::c_void, 258) };
+                want(
+                    "read into an unmapped buffer",
+                    (n, errno()),
+                    (-1, libc::EFAULT),
+                )?;
+                // Not delivered, so not taken: it is offered again.
+                want("poll after the failed read", d.poll(), libc::POLLIN)?;
+                want("read", d.read(258), Ok(msg(&GET_DEVICE_ID)))?;
+                let resp = answer(&GET_DEVICE_ID, &mut 0);
+                want("write", d.write(&msg(&resp)), Ok(4 + resp.len()))?;
+                want("host reads the response", c.read_response(), Ok(resp))
+            },
+        ),
         ("pollout_waiter_woken_when_the_request_is_read", |c| {
             // One thread waits for POLLOUT only; another reads the request. The waiter must
             // wake then, not at its 2 s timeout. (Had it not yet slept, it sees POLLOUT at
