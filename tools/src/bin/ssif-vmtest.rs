@@ -311,13 +311,20 @@ impl Dev {
 
     fn read(&self, len: usize) -> Result<Vec<u8>, i32> {
         let mut buf = vec![0u8; len];
-        // SAFETY: `buf` is valid for `len` bytes.
-        let n = unsafe { libc::read(self.0, buf.as_mut_ptr().cast(), len) };
-        if n < 0 {
-            return Err(errno());
-        }
-        buf.truncate(n as usize);
+        let n = self.read_into(&mut buf)?;
+        buf.truncate(n);
         Ok(buf)
+    }
+
+    /// `read()` into `buf`, without allocating.
+    fn read_into(&self, buf: &mut [u8]) -> Result<usize, i32> {
+        // SAFETY: `buf` is valid for its length.
+        let n = unsafe { libc::read(self.0, buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            Err(errno())
+        } else {
+            Ok(n as usize)
+        }
     }
 
     fn write(&self, bytes: &[u8]) -> Result<usize, i32> {
@@ -663,23 +670,20 @@ fn fileops_once(
     let _ = dev.poll();
     times.poll += t.elapsed();
     let t = Instant::now();
-    // SAFETY: `buf` is valid for its length.
-    let eagain = unsafe { libc::read(dev.0, buf.as_mut_ptr().cast(), buf.len()) };
+    let eagain = dev.read_into(&mut buf);
     times.eagain += t.elapsed();
     if ctx.write_request(request).is_err() {
         return false;
     }
     let t = Instant::now();
-    // SAFETY: `buf` is valid for its length.
-    let r = unsafe { libc::read(dev.0, buf.as_mut_ptr().cast(), buf.len()) };
+    let r = dev.read_into(&mut buf);
     times.read += t.elapsed();
     let t = Instant::now();
-    // SAFETY: `response` is valid for its length.
-    let w = unsafe { libc::write(dev.0, response.as_ptr().cast(), response.len()) };
+    let w = dev.write(response);
     times.write += t.elapsed();
-    eagain < 0
-        && r == (4 + request.len()) as isize
-        && w == response.len() as isize
+    eagain.is_err()
+        && r == Ok(4 + request.len())
+        && w == Ok(response.len())
         && ctx.read_response().ok().as_deref() == Some(&response[4..])
 }
 
