@@ -3,10 +3,11 @@
 //! I2C target ("slave") registration: routes the target events of one client to a handler.
 //!
 //! The C callback receives only the `struct i2c_client *`, and the client's driver data belongs
-//! to the Rust driver core, so registrations are kept in a small static table keyed by client.
-//! A slot's client is published after its handler is in place and before `i2c_slave_register`,
-//! and withdrawn only after `i2c_slave_unregister` has returned (after which the bus driver
-//! calls no more callbacks for that client): the callback reads the table without a lock.
+//! to the Rust driver core, so handlers are kept in a small static table of slots. Each slot
+//! has a callback of its own, which knows its slot at compile time: the callback finds its
+//! handler without a lookup. A slot's handler is stored before `i2c_slave_register` and
+//! removed only after `i2c_slave_unregister` has returned, the same protocol by which the I2C
+//! core stores `client->slave_cb` (see [`Slot`]).
 
 use crate::protocol::{BusEvent, Reply};
 use core::{cell::UnsafeCell, ptr};
@@ -29,12 +30,13 @@ pub(crate) trait TargetHandler: Send + Sync {
     fn on_event(&self, event: BusEvent) -> Reply;
 }
 
-/// How many targets can be registered at once (one per bound SSIF device).
-const SLOTS: usize = 8;
+/// How many targets can be registered at once. One SSIF device can be bound at a time (there
+/// is one `/dev/ipmi-ssif-host`); KUnit registers up to two more. Each slot costs a callback.
+const SLOTS: usize = 4;
 
-/// A slot's client while the slot is taken but not published (being set up or torn down).
-/// Never the address of a real client.
-const CLAIMED: *mut bindings::i2c_client = ptr::dangling_mut();
+/// An `i2c_slave_cb_t`.
+type Callback =
+    unsafe extern "C" fn(*mut bindings::i2c_client, bindings::i2c_slave_event, *mut u8) -> c_int;
 
 /// A type-erased `Arc<T: TargetHandler>` and the function that releases it.
 #[derive(Clone, Copy)]
@@ -43,25 +45,29 @@ struct Entry {
     release: unsafe fn(*const c_void),
 }
 
-/// A table slot. Its `entry` is written only by the owner that took the slot (the `cmpxchg`
-/// from null to [`CLAIMED`]) while it is unpublished, and read by a callback only after an
-/// `Acquire` load saw its client, stored with `Release` after the entry. The owner unpublishes
-/// only after `i2c_slave_unregister` returned, when no callback for that client runs any more.
+/// A table slot.
+///
+/// Its `entry` is written only by the owner that took the slot (`taken` from `false` to
+/// `true`), and only while no client is registered with the slot's callback: before
+/// `i2c_slave_register`, after `i2c_slave_unregister`. The slot's callback reads it, and only
+/// runs in between. `i2c_slave_register` stores `client->slave_cb` itself with a plain store
+/// before calling the bus driver, so whatever makes that store visible to the bus driver's
+/// interrupt handler (on Aspeed, the bus lock taken by `reg_slave` and by the handler) makes
+/// the entry, written before, visible too; and after `i2c_slave_unregister` returns the bus
+/// driver runs no callback for the client any more.
 struct Slot {
-    /// Null if free, [`CLAIMED`] while taken but not published, else the client whose events
-    /// go to `entry`.
-    client: Atomic<*mut bindings::i2c_client>,
-    /// Written only by the registration that took the slot, while it is not published; read
-    /// by callbacks only after they found their client published in it.
+    /// Set while the slot has an owner.
+    taken: Atomic<bool>,
+    /// The owner's handler; see the type's documentation for who accesses it when.
     entry: UnsafeCell<Option<Entry>>,
 }
 
-// SAFETY: `client` is atomic; `entry` is never accessed concurrently (see `Slot`).
+// SAFETY: `taken` is atomic; `entry` is never accessed concurrently (see `Slot`).
 unsafe impl Sync for Slot {}
 
 static TABLE: [Slot; SLOTS] = [const {
     Slot {
-        client: Atomic::new(ptr::null_mut()),
+        taken: Atomic::new(false),
         entry: UnsafeCell::new(None),
     }
 }; SLOTS];
@@ -87,8 +93,8 @@ pub(crate) fn client_location(client: &I2cClient<Core<'_>>) -> (u16, i32) {
 ///
 /// # Invariants
 ///
-/// `TABLE[slot]` is published for `client`, with an entry holding an `Arc<T>`, and `client` is
-/// registered as target with `target_callback::<T>`.
+/// `TABLE[slot]` is taken and its entry holds an `Arc<T>`, and `client` is registered as
+/// target with `callback::<T>(slot)`.
 pub(crate) struct TargetRegistration {
     client: *mut bindings::i2c_client,
     slot: usize,
@@ -107,25 +113,21 @@ impl TargetRegistration {
         handler: Arc<T>,
     ) -> Result<Self> {
         let client = raw_client(client);
-        let slot = Self::publish(client, handler)?;
-        // SAFETY: `client` is a valid, bound client; the callback finds its `Arc<T>` in the
-        // table.
-        let ret = unsafe { bindings::i2c_slave_register(client, Some(target_callback::<T>)) };
+        let slot = Self::publish(handler)?;
+        // SAFETY: `client` is a valid, bound client; the callback of `slot` finds its `Arc<T>`
+        // in the table.
+        let ret = unsafe { bindings::i2c_slave_register(client, Some(callback::<T>(slot))) };
         if let Err(e) = to_result(ret) {
             // Never registered, so no callback can see the entry.
             Self::withdraw(slot);
             return Err(e);
         }
-        // INVARIANT: the entry is published and the client registered with the callback for `T`.
+        // INVARIANT: the entry is stored and the client registered with the slot's callback.
         Ok(Self { client, slot })
     }
 
-    /// Takes a free slot, stores `handler` in it and publishes it for `client`; returns the
-    /// slot.
-    fn publish<T: TargetHandler>(
-        client: *mut bindings::i2c_client,
-        handler: Arc<T>,
-    ) -> Result<usize> {
+    /// Takes a free slot and stores `handler` in it; returns the slot.
+    fn publish<T: TargetHandler>(handler: Arc<T>) -> Result<usize> {
         /// # Safety
         ///
         /// `handler` comes from `Arc::<T>::into_raw` and is released once.
@@ -134,39 +136,34 @@ impl TargetRegistration {
             drop(unsafe { Arc::from_raw(handler.cast::<T>()) });
         }
 
+        // `Acquire`: the previous owner's last use of the entry happened before.
         let slot = TABLE
             .iter()
-            .position(|s| {
-                s.client
-                    .cmpxchg(ptr::null_mut(), CLAIMED, ordering::Full)
-                    .is_ok()
-            })
+            .position(|s| s.taken.cmpxchg(false, true, ordering::Acquire).is_ok())
             .ok_or(ENOSPC)?;
         let entry = Entry {
             handler: Arc::into_raw(handler).cast(),
             release: release::<T>,
         };
-        // SAFETY: The slot is taken and not published: nobody else accesses `entry`.
+        // SAFETY: The slot is ours, and no client is registered with its callback.
         unsafe { *TABLE[slot].entry.get() = Some(entry) };
-        // `Release`: a callback that sees the client also sees the entry.
-        TABLE[slot].client.store(client, ordering::Release);
         Ok(slot)
     }
 
-    /// Unpublishes `slot`, releases its handler and frees the slot. No callback may be able to
-    /// run for its client. `#[inline]`: its callers inline it, and a copy of its own would be
-    /// dead code in the module.
+    /// Releases `slot`'s handler and frees the slot. No client may be registered with the slot's
+    /// callback. `#[inline]`: its callers inline it, and a copy of its own would be dead code
+    /// in the module.
     #[inline]
     fn withdraw(slot: usize) {
-        TABLE[slot].client.store(CLAIMED, ordering::Relaxed);
-        // SAFETY: The slot is ours and unpublished, and no callback for its former client runs
-        // (the client is not, or no longer, registered as target).
+        // SAFETY: The slot is ours, and no callback for it runs or will run (no client is, or
+        // is any longer, registered with it).
         let entry = unsafe { (*TABLE[slot].entry.get()).take() };
         if let Some(entry) = entry {
             // SAFETY: `entry.handler` was produced for `entry.release` and is released once.
             unsafe { (entry.release)(entry.handler) };
         }
-        TABLE[slot].client.store(ptr::null_mut(), ordering::Release);
+        // `Release`: the next owner's `Acquire` sees the entry cleared.
+        TABLE[slot].taken.store(false, ordering::Release);
     }
 }
 
@@ -181,32 +178,54 @@ impl Drop for TargetRegistration {
     }
 }
 
-/// The `i2c_slave_cb_t` of every registration with a handler of type `T`.
+/// The callback of `slot` for handlers of type `T`.
+fn callback<T: TargetHandler>(slot: usize) -> Callback {
+    let callbacks: [Callback; SLOTS] = [
+        slot_callback::<T, 0>,
+        slot_callback::<T, 1>,
+        slot_callback::<T, 2>,
+        slot_callback::<T, 3>,
+    ];
+    callbacks[slot]
+}
+
+/// The `i2c_slave_cb_t` of slot `S` with a handler of type `T`: a tail call to
+/// [`target_callback`] with the slot's entry.
 ///
 /// # Safety
 ///
-/// Called by the I2C core with a client registered through [`TargetRegistration::new::<T>`]
-/// and a valid `val`.
-unsafe extern "C" fn target_callback<T: TargetHandler>(
-    client: *mut bindings::i2c_client,
+/// Called by the I2C core for a client registered with this callback by
+/// [`TargetRegistration::new::<T>`], which stored an `Arc<T>` in slot `S`, and a valid `val`.
+unsafe extern "C" fn slot_callback<T: TargetHandler, const S: usize>(
+    _client: *mut bindings::i2c_client,
     event: bindings::i2c_slave_event,
     val: *mut u8,
 ) -> c_int {
-    // Devices take the first free slot, so with one device the first load matches: one atomic
-    // read per event.
-    let Some(slot) = TABLE
-        .iter()
-        .find(|s| s.client.load(ordering::Acquire) == client)
-    else {
+    // SAFETY: A client is registered with this callback, so slot `S`'s entry is written and
+    // stays unchanged until it is unregistered, which cannot complete while this runs (see
+    // `Slot`).
+    let entry = unsafe { *TABLE[S].entry.get() };
+    // SAFETY: Per the function's safety requirements.
+    unsafe { target_callback::<T>(entry, event, val) }
+}
+
+/// Delivers one target event to the handler in `entry`.
+///
+/// # Safety
+///
+/// `entry` is the entry of a slot whose callback is running (it holds an `Arc<T>`, alive until
+/// the callback returns), and `val` is valid.
+#[inline(never)]
+unsafe fn target_callback<T: TargetHandler>(
+    entry: Option<Entry>,
+    event: bindings::i2c_slave_event,
+    val: *mut u8,
+) -> c_int {
+    let Some(entry) = entry else {
         return EIO.to_errno();
     };
-    // SAFETY: The `Acquire` load saw the client published, so the entry is written and stays
-    // unchanged until the client is unregistered, which cannot complete while this runs.
-    let Some(entry) = (unsafe { *slot.entry.get() }) else {
-        return EIO.to_errno();
-    };
-    // SAFETY: The client was registered with this callback, so its entry holds an `Arc<T>`,
-    // alive while the entry is published.
+    // SAFETY: Per the function's safety requirements the entry holds an `Arc<T>` that
+    // outlives this call.
     let handler = unsafe { &*entry.handler.cast::<T>() };
     // SAFETY: `val` is valid per the function's safety requirements.
     let byte = unsafe { *val };
@@ -230,52 +249,29 @@ unsafe extern "C" fn target_callback<T: TargetHandler>(
 }
 
 /// A registration with no bus behind it, for KUnit: events are injected through the real
-/// [`target_callback`], as the bus driver would deliver them.
+/// callback of its slot, as the bus driver would deliver them.
 #[cfg(CONFIG_SSIF_BMC_RUST_KUNIT_TEST)]
 pub(crate) struct FakeTarget {
-    client: KBox<kernel::types::Opaque<bindings::i2c_client>>,
     slot: usize,
-    callback: unsafe extern "C" fn(
-        *mut bindings::i2c_client,
-        bindings::i2c_slave_event,
-        *mut u8,
-    ) -> c_int,
+    callback: Callback,
 }
 
 #[cfg(CONFIG_SSIF_BMC_RUST_KUNIT_TEST)]
 impl FakeTarget {
     /// Routes the events of a fake client to `handler`.
     pub(crate) fn new<T: TargetHandler>(handler: Arc<T>) -> Result<Self> {
-        // The client is only a key: the callback never dereferences it.
-        let client = KBox::new(kernel::types::Opaque::uninit(), GFP_KERNEL)?;
-        let slot = TargetRegistration::publish(client.get(), handler)?;
+        let slot = TargetRegistration::publish(handler)?;
         Ok(Self {
-            client,
             slot,
-            callback: target_callback::<T>,
+            callback: callback::<T>(slot),
         })
     }
 
     /// Delivers one raw `I2C_SLAVE_*` event through the real callback; returns its result.
     pub(crate) fn event(&self, event: bindings::i2c_slave_event, val: &mut u8) -> c_int {
-        // SAFETY: The fake client is published in the table with the handler type `callback`
-        // was instantiated for; `val` is a valid byte.
-        unsafe { (self.callback)(self.client.get(), event, val) }
-    }
-
-    /// Delivers a STOP for a client that is not registered through the same callback.
-    pub(crate) fn stray_event(&self) -> c_int {
-        let stranger = kernel::types::Opaque::<bindings::i2c_client>::uninit();
-        let mut val = 0;
-        // SAFETY: The callback only compares the client with the published ones (it never
-        // dereferences it); `val` is a valid byte.
-        unsafe {
-            (self.callback)(
-                stranger.get(),
-                bindings::i2c_slave_event_I2C_SLAVE_STOP,
-                &mut val,
-            )
-        }
+        // SAFETY: The slot's entry holds the handler type `callback` was instantiated for, and
+        // stays until `self` is dropped; the callback ignores the client; `val` is a valid byte.
+        unsafe { (self.callback)(core::ptr::null_mut(), event, val) }
     }
 }
 
