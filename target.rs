@@ -113,7 +113,7 @@ impl TargetRegistration {
         handler: Arc<T>,
     ) -> Result<Self> {
         let client = raw_client(client);
-        let slot = Self::publish(handler)?;
+        let slot = Self::claim(handler)?;
         // SAFETY: `client` is a valid, bound client; the callback of `slot` finds its `Arc<T>`
         // in the table.
         let ret = unsafe { bindings::i2c_slave_register(client, Some(callback::<T>(slot))) };
@@ -127,7 +127,7 @@ impl TargetRegistration {
     }
 
     /// Takes a free slot and stores `handler` in it; returns the slot.
-    fn publish<T: TargetHandler>(handler: Arc<T>) -> Result<usize> {
+    fn claim<T: TargetHandler>(handler: Arc<T>) -> Result<usize> {
         /// # Safety
         ///
         /// `handler` comes from `Arc::<T>::into_raw` and is released once.
@@ -260,7 +260,7 @@ pub(crate) struct FakeTarget {
 impl FakeTarget {
     /// Routes the events of a fake client to `handler`.
     pub(crate) fn new<T: TargetHandler>(handler: Arc<T>) -> Result<Self> {
-        let slot = TargetRegistration::publish(handler)?;
+        let slot = TargetRegistration::claim(handler)?;
         Ok(Self {
             slot,
             callback: callback::<T>(slot),
