@@ -2,10 +2,13 @@
 
 //! A one-shot deadline on a `timer_list`, shaped for use under an IRQ-safe spinlock.
 //!
-//! - [`Deadline::arm`] (`mod_timer`) and [`Deadline::disarm`] (`timer_delete`) never wait, so both
-//!   may be called from the bus interrupt and with the state lock held.
-//! - A callback already running when the deadline is disarmed or re-armed still runs; the owner
-//!   tells a stale expiry from a real one with [`Expiry::is_due`].
+//! - [`Deadline::arm`] (`mod_timer`) never waits, so it may be called from the bus interrupt and
+//!   with the state lock held.
+//! - There is no disarm: the owner forgets the [`Expiry`] it no longer wants and ignores the
+//!   callback, which then does nothing. Re-arming a pending timer is `mod_timer`'s cheap case (the
+//!   same expiry, or the same wheel bucket); deleting it and adding it back is not.
+//! - A callback already running when the deadline is re-armed still runs; the owner tells a
+//!   stale expiry from a real one with [`Expiry::is_due`].
 //! - [`Deadline::shutdown`] (`timer_shutdown_sync`) waits for a running callback and makes later
 //!   arming a no-op. It runs at teardown and, at the latest, when the deadline is dropped.
 //!
@@ -116,12 +119,6 @@ impl<T: HasDeadline> Deadline<T> {
         // SAFETY: By the type invariant the timer is initialised.
         unsafe { bindings::mod_timer(self.timer.get(), expiry) };
         Expiry(expiry)
-    }
-
-    /// Disarms the deadline without waiting for a callback that is already running.
-    pub(crate) fn disarm(&self) {
-        // SAFETY: By the type invariant the timer is initialised.
-        unsafe { bindings::timer_delete(self.timer.get()) };
     }
 
     /// Stops the deadline for good: waits for a running callback; later `arm`s do nothing.

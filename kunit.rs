@@ -289,6 +289,26 @@ mod tests {
     }
 
     #[test]
+    fn next_request_moves_the_pending_deadline() {
+        // An answer leaves the timer pending; the next request must move it, not inherit it.
+        let bus = Bus::new(400);
+        bus.block_write(0x02, &[0x18, 0x01], false);
+        taken(&bus).unwrap();
+        bus.answer(&[0x1c, 0x01, 0x00]);
+        fsleep(Delta::from_millis(200));
+        bus.read(0x03, 4).unwrap();
+        bus.block_write(0x02, &[0x18, 0x02], false);
+        // Past the first request's deadline, before the second's.
+        fsleep(Delta::from_millis(300));
+        assert_eq!(bus.shared.counters().timeouts, 0);
+        assert!(bus.read(0x03, 1).is_none());
+        // Past the second's: it was dropped and the bus released.
+        fsleep(Delta::from_millis(300));
+        assert_eq!(bus.shared.counters().timeouts, 1);
+        assert!(bus.read(0x03, 1).is_some());
+    }
+
+    #[test]
     fn targets_route_by_client() {
         // Each client's events reach its own state, also after a freed slot is taken again.
         let a = Bus::new(500);

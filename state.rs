@@ -98,10 +98,11 @@ impl Shared {
             return Err(ENODEV);
         }
         match inner.ssif.respond(response) {
-            Ok(()) => {
-                inner.deadline = None;
-                self.deadline.disarm();
-            }
+            // The timer stays pending and its expiry finds nothing to do. Deleting it here
+            // would take the bus CPU's timer base lock from this CPU on every answer, and the
+            // next request would enqueue it again, where re-arming a pending timer is
+            // usually free (`mod_timer` with the same expiry or wheel bucket).
+            Ok(()) => inner.deadline = None,
             Err(RespondError::Expired) => return Err(ETIMEDOUT),
             Err(RespondError::NoRequest) => return Err(EINVAL),
         }
@@ -123,7 +124,8 @@ impl Shared {
         let mut inner = self.inner.lock();
         match inner.deadline {
             Some(expiry) if expiry.is_due() => inner.deadline = None,
-            // Disarmed or re-armed while this callback waited for the lock.
+            // The request was answered (the timer is never deleted), or a new one re-armed
+            // the timer while this callback waited for the lock.
             _ => return,
         }
         let dropped = inner.ssif.expire();
