@@ -26,7 +26,7 @@ console_lines "$log" | grep '^benchrun:' | tee "$OUT_DIR/bench-runs.txt"
 # Mean over the rounds of throughput and of p99 latency, per driver and workload; then the
 # mean profile: host-side phases, the target callback's time, the responder's file calls.
 awk '
-	BEGIN { np = split("write_us wait_us read_us naks cb_us file_read_us file_write_us cpu0_us cpu1_us", names, " ")
+	BEGIN { np = split("write_us wait_us read_us naks nak_us sleep_us cb_us file_read_us file_write_us cpu0_us cpu1_us", names, " ")
 		split("rust c", ds, " ") }
 	{ for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
 	  k = f["workload"] SUBSEP f["driver"]; tps[k] += f["tps"]; p99[k] += f["p99_us"]; n[k]++
@@ -43,7 +43,7 @@ awk '
 				k = x SUBSEP ds[i]
 				printf "profile: workload=%s driver=%s", x, ds[i]
 				for (j = 1; j <= np; j++)
-					printf " %s=%.1f", names[j], prof[k, names[j]] / n[k]
+					printf(names[j] == "naks" ? " %s=%.2f" : " %s=%.1f", names[j], prof[k, names[j]] / n[k])
 				printf "\n"
 			}
 		if (err) print "bench: some transactions failed (see the benchrun lines)"

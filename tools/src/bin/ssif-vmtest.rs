@@ -126,7 +126,10 @@ impl Ctx {
                 return out;
             }
             phases.naks += 1;
+            let slept = Instant::now();
+            phases.nak_time += slept - t;
             thread::sleep(Duration::from_micros(50));
+            phases.sleep_time += slept.elapsed();
         }
         Err("no response".into())
     }
@@ -519,6 +522,10 @@ struct Phases {
     read: Duration,
     /// Reads the target NAKed because no response was ready yet.
     naks: u64,
+    /// Of `wait`: the time inside those NAKed reads.
+    nak_time: Duration,
+    /// Of `wait`: the time in the client's sleeps between them.
+    sleep_time: Duration,
 }
 
 /// Per target event type, the events delivered and nanoseconds in the target's callback, from
@@ -601,11 +608,13 @@ fn bench(args: &[String]) -> ! {
     let n = latencies.len() as u64 + errors;
     let per = |d: Duration| d.as_nanos() as f64 / 1000.0 / n.max(1) as f64;
     let mut profile = format!(
-        " write_us={:.1} wait_us={:.1} read_us={:.1} naks={:.2}",
+        " write_us={:.1} wait_us={:.1} read_us={:.1} naks={:.2} nak_us={:.1} sleep_us={:.1}",
         per(phases.write),
         per(phases.wait),
         per(phases.read),
-        phases.naks as f64 / n.max(1) as f64
+        phases.naks as f64 / n.max(1) as f64,
+        per(phases.nak_time),
+        per(phases.sleep_time)
     );
     if let (Some(before), Some(after)) = (cb_before, cb_after) {
         let mut total = 0;
