@@ -26,7 +26,7 @@ console_lines "$log" | grep '^benchrun:' | tee "$OUT_DIR/bench-runs.txt"
 # Mean over the rounds of throughput and of p99 latency, per driver and workload; then the
 # mean profile: host-side phases, the target callback's time, the responder's file calls.
 awk '
-	BEGIN { np = split("write_us wait_us read_us naks nak_us sleep_us cb_us file_read_us file_write_us cpu0_us cpu1_us", names, " ")
+	BEGIN { np = split("write_us wait_us read_us naks nak_us sleep_us cb_us file_read_us file_write_us cpu0_us cpu1_us irq0 ipi0 irq1 ipi1", names, " ")
 		split("rust c", ds, " ") }
 	{ for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
 	  k = f["workload"] SUBSEP f["driver"]; tps[k] += f["tps"]; p99[k] += f["p99_us"]; n[k]++
@@ -43,11 +43,35 @@ awk '
 				k = x SUBSEP ds[i]
 				printf "profile: workload=%s driver=%s", x, ds[i]
 				for (j = 1; j <= np; j++)
-					printf(names[j] == "naks" ? " %s=%.2f" : " %s=%.1f", names[j], prof[k, names[j]] / n[k])
+					printf(names[j] ~ /^(naks|irq|ipi)/ ? " %s=%.2f" : " %s=%.1f", names[j], prof[k, names[j]] / n[k])
 				printf "\n"
 			}
 		if (err) print "bench: some transactions failed (see the benchrun lines)"
 	}' "$OUT_DIR/bench-runs.txt"
+# The spread of the per-round ratios (ours and C measured back to back in each round). The
+# ratio above is of means over the rounds, so one round in which the host stalls the guest
+# weighs on it; the geometric mean and the median of the per-round ratios do not hide that
+# round, but do not let it decide either.
+awk '
+	{ for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+	  t[f["workload"], f["round"], f["driver"]] = f["tps"]; w[f["workload"]] = 1
+	  if (f["round"] + 0 > rounds) rounds = f["round"] + 0 }
+	END {
+		for (x in w) {
+			n = 0; lsum = 0
+			for (r = 1; r <= rounds; r++) {
+				if (!((x, r, "rust") in t) || !((x, r, "c") in t) || t[x, r, "c"] <= 0) continue
+				q = t[x, r, "rust"] / t[x, r, "c"]
+				# insertion sort, for the median
+				for (j = ++n; j > 1 && v[j - 1] > q; j--) v[j] = v[j - 1]
+				v[j] = q; lsum += log(q)
+			}
+			if (!n) continue
+			med = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+			printf "bench-rounds: workload=%s rounds=%d ratio_geomean=%.3f ratio_median=%.3f ratio_min=%.3f ratio_max=%.3f\n", \
+				x, n, exp(lsum / n), med, v[1], v[n]
+		}
+	}' "$OUT_DIR/bench-runs.txt" | sort
 # The file operations timed alone (no responder, nothing concurrent): means over the rounds.
 console_lines "$log" | grep '^fileopsrun:' >"$OUT_DIR/fileops-runs.txt"
 awk '

@@ -560,6 +560,31 @@ fn cpu_ticks() -> Vec<(u64, u64)> {
         .collect()
 }
 
+/// Interrupts taken so far by each CPU: all of them, and the inter-processor ones (`IPI*`
+/// lines), from `/proc/interrupts`.
+fn interrupts() -> Vec<(u64, u64)> {
+    let text = fs::read_to_string("/proc/interrupts").unwrap_or_default();
+    let mut lines = text.lines();
+    let cpus = lines.next().map_or(0, |l| l.split_whitespace().count());
+    let mut out = vec![(0, 0); cpus];
+    for line in lines {
+        let Some((name, rest)) = line.split_once(':') else {
+            continue;
+        };
+        let ipi = name.trim_start().starts_with("IPI");
+        for (cpu, count) in rest.split_whitespace().take(cpus).enumerate() {
+            let Ok(count) = count.parse::<u64>() else {
+                break;
+            };
+            out[cpu].0 += count;
+            if ipi {
+                out[cpu].1 += count;
+            }
+        }
+    }
+    out
+}
+
 /// `bench BUS WORKLOAD SECONDS`: transactions back to back against whichever driver is bound,
 /// with `ssif-responder` answering. Prints `tps=<x> p99_us=<y> n=<n> errors=<e>`, then the mean
 /// time per transaction of each phase and of the target's callback, per event type, and the
@@ -589,6 +614,7 @@ fn bench(args: &[String]) -> ! {
     let mut phases = Phases::default();
     let cb_before = target_time();
     let cpu_before = cpu_ticks();
+    let irq_before = interrupts();
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(secs) {
         let t = Instant::now();
@@ -600,6 +626,7 @@ fn bench(args: &[String]) -> ! {
     let elapsed = start.elapsed().as_secs_f64();
     let cb_after = target_time();
     let cpu_after = cpu_ticks();
+    let irq_after = interrupts();
     latencies.sort_unstable();
     let p99 = latencies
         .get(latencies.len() * 99 / 100)
@@ -640,6 +667,14 @@ fn bench(args: &[String]) -> ! {
         profile += &format!(
             " cpu{i}_us={:.1}",
             busy as f64 * us_per_jiffy / n.max(1) as f64
+        );
+    }
+    // Interrupts per transaction on each CPU, and of those the inter-processor ones.
+    for (i, (after, before)) in irq_after.iter().zip(&irq_before).enumerate() {
+        profile += &format!(
+            " irq{i}={:.2} ipi{i}={:.2}",
+            (after.0 - before.0) as f64 / n.max(1) as f64,
+            (after.1 - before.1) as f64 / n.max(1) as f64
         );
     }
     println!(
