@@ -291,19 +291,20 @@ mod tests {
     #[test]
     fn next_request_moves_the_pending_deadline() {
         // An answer leaves the timer pending; the next request must move it, not inherit it.
-        let bus = Bus::new(400);
+        // Wide margins: a sleep may overshoot by up to 300 ms on a busy host under QEMU.
+        let bus = Bus::new(1000);
         bus.block_write(0x02, &[0x18, 0x01], false);
         taken(&bus).unwrap();
         bus.answer(&[0x1c, 0x01, 0x00]);
-        fsleep(Delta::from_millis(200));
+        fsleep(Delta::from_millis(500));
         bus.read(0x03, 4).unwrap();
         bus.block_write(0x02, &[0x18, 0x02], false);
         // Past the first request's deadline, before the second's.
-        fsleep(Delta::from_millis(300));
+        fsleep(Delta::from_millis(700));
         assert_eq!(bus.shared.counters().timeouts, 0);
         assert!(bus.read(0x03, 1).is_none());
         // Past the second's: it was dropped and the bus released.
-        fsleep(Delta::from_millis(300));
+        fsleep(Delta::from_millis(600));
         assert_eq!(bus.shared.counters().timeouts, 1);
         assert!(bus.read(0x03, 1).is_some());
     }
