@@ -23,13 +23,19 @@ DTB="$KB/arch/arm/boot/dts/aspeed/aspeed-ast2600-evb.dtb" EXTRA_APPEND="ssif.sec
 	{ echo "bench: the VM run failed (console: $log)"; exit 1; }
 echo "bench: kernel=$KVARIANT $(basename "$KB")"
 console_lines "$log" | grep '^benchrun:' | tee "$OUT_DIR/bench-runs.txt"
-# Mean over the rounds of throughput and of p99 latency, per driver and workload; then the
-# mean profile: host-side phases, the target callback's time, the responder's file calls.
+# Mean over the rounds of throughput and of p99 latency, per driver and workload; the spread
+# of the per-round ratios (ours and C measured back to back in each round); then the mean
+# profile: host-side phases, the target callback's time, the responder's file calls. The
+# ratio is of means over the rounds, so one round in which the host stalls the guest weighs
+# on it; the geometric mean and the median of the per-round ratios do not hide that round,
+# but do not let it decide either.
 awk '
 	BEGIN { np = split("write_us wait_us read_us naks nak_us sleep_us cb_us file_read_us file_write_us cpu0_us cpu1_us irq0 ipi0 irq1 ipi1", names, " ")
 		split("rust c", ds, " ") }
 	{ for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
 	  k = f["workload"] SUBSEP f["driver"]; tps[k] += f["tps"]; p99[k] += f["p99_us"]; n[k]++
+	  t[f["workload"], f["round"], f["driver"]] = f["tps"]
+	  if (f["round"] + 0 > rounds) rounds = f["round"] + 0
 	  for (j = 1; j <= np; j++) prof[k, names[j]] += f[names[j]]
 	  if (f["errors"] != 0) err = 1; w[f["workload"]] = 1 }
 	END {
@@ -37,6 +43,20 @@ awk '
 			r = x SUBSEP "rust"; c = x SUBSEP "c"
 			printf "bench: workload=%s rust_tps=%.1f c_tps=%.1f ratio=%.3f rust_p99_us=%d c_p99_us=%d\n", \
 				x, tps[r] / n[r], tps[c] / n[c], (tps[r] / n[r]) / (tps[c] / n[c]), p99[r] / n[r], p99[c] / n[c]
+		}
+		for (x in w) {
+			m = 0; lsum = 0
+			for (r = 1; r <= rounds; r++) {
+				if (!((x, r, "rust") in t) || !((x, r, "c") in t) || t[x, r, "c"] <= 0) continue
+				q = t[x, r, "rust"] / t[x, r, "c"]
+				# insertion sort, for the median
+				for (j = ++m; j > 1 && v[j - 1] > q; j--) v[j] = v[j - 1]
+				v[j] = q; lsum += log(q)
+			}
+			if (!m) continue
+			med = m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+			printf "bench-rounds: workload=%s rounds=%d ratio_geomean=%.3f ratio_median=%.3f ratio_min=%.3f ratio_max=%.3f\n", \
+				x, m, exp(lsum / m), med, v[1], v[m]
 		}
 		for (x in w)
 			for (i = 1; i <= 2; i++) {
@@ -48,30 +68,6 @@ awk '
 			}
 		if (err) print "bench: some transactions failed (see the benchrun lines)"
 	}' "$OUT_DIR/bench-runs.txt"
-# The spread of the per-round ratios (ours and C measured back to back in each round). The
-# ratio above is of means over the rounds, so one round in which the host stalls the guest
-# weighs on it; the geometric mean and the median of the per-round ratios do not hide that
-# round, but do not let it decide either.
-awk '
-	{ for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
-	  t[f["workload"], f["round"], f["driver"]] = f["tps"]; w[f["workload"]] = 1
-	  if (f["round"] + 0 > rounds) rounds = f["round"] + 0 }
-	END {
-		for (x in w) {
-			n = 0; lsum = 0
-			for (r = 1; r <= rounds; r++) {
-				if (!((x, r, "rust") in t) || !((x, r, "c") in t) || t[x, r, "c"] <= 0) continue
-				q = t[x, r, "rust"] / t[x, r, "c"]
-				# insertion sort, for the median
-				for (j = ++n; j > 1 && v[j - 1] > q; j--) v[j] = v[j - 1]
-				v[j] = q; lsum += log(q)
-			}
-			if (!n) continue
-			med = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-			printf "bench-rounds: workload=%s rounds=%d ratio_geomean=%.3f ratio_median=%.3f ratio_min=%.3f ratio_max=%.3f\n", \
-				x, n, exp(lsum / n), med, v[1], v[n]
-		}
-	}' "$OUT_DIR/bench-runs.txt" | sort
 # The file operations timed alone (no responder, nothing concurrent): means over the rounds.
 console_lines "$log" | grep '^fileopsrun:' >"$OUT_DIR/fileops-runs.txt"
 awk '
