@@ -30,7 +30,7 @@ console_lines "$log" | grep '^benchrun:' | tee "$OUT_DIR/bench-runs.txt"
 # on it; the geometric mean and the median of the per-round ratios do not hide that round,
 # but do not let it decide either.
 awk '
-	BEGIN { np = split("write_us wait_us read_us naks nak_us sleep_us cb_us file_read_us file_write_us cpu0_us cpu1_us irq0 ipi0 irq1 ipi1", names, " ")
+	BEGIN { np = split("write_us wait_us read_us naks nak_us sleep_us cb_us file_read_us file_write_us cpu0_us cpu1_us irq0 ipi0 irq1 ipi1 resp_wake_us resp_read_us resp_answer_us resp_slack_us", names, " ")
 		split("rust c", ds, " ") }
 	{ for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
 	  k = f["workload"] SUBSEP f["driver"]; tps[k] += f["tps"]; p99[k] += f["p99_us"]; n[k]++

@@ -3,3 +3,4 @@
 
 pub mod ipmi;
 pub mod smbus;
+pub mod stamps;

@@ -34,11 +34,13 @@ while [ $round -lt "$ROUNDS" ]; do
 		for drv in $order; do
 			check "bench_${drv}_${w}_round${round}_loaded" load_driver $drv
 			# Not start_responder: no log line per request, which would be measured too.
-			taskset 2 ssif-responder 2>>/tmp/responder.log &
+			# --stamps: per request, when the responder woke, read and answered, on the
+			# clock the client reads too, to split the wait phase on the responder's side.
+			taskset 2 ssif-responder --stamps /tmp/stamps 2>>/tmp/responder.log &
 			pid=$!
 			wait_serving
 			sleep 3
-			line=$(taskset 1 ssif-vmtest bench "$HOST_BUS" $w "$SECS")
+			line=$(SSIF_STAMPS=/tmp/stamps taskset 1 ssif-vmtest bench "$HOST_BUS" $w "$SECS")
 			kill -TERM $pid
 			wait $pid
 			file=$(grep 'stats' /tmp/responder.log | tail -n 1 |

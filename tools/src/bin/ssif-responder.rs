@@ -6,10 +6,14 @@
 //!
 //! Options: `--device PATH`, `--delay-ms N` (answer late), `--slow-cmd NETFN:CMD` (only
 //! that command is answered late), `--retry-ms N` (reopen interval), `-v` (log every
-//! request). SIGTERM closes the device and exits. It always logs `serving`, `device gone` and, per open, the mean time of its `read()` and
+//! request), `--stamps PATH` (share per-request timestamps with `ssif-vmtest bench`, see
+//! `ssif_tools::stamps`). SIGTERM closes the device and exits. It always logs `serving`, `device gone` and, per open, the mean time of its `read()` and
 //! `write()` calls.
 
-use ssif_tools::ipmi::{answer, READ_BUF};
+use ssif_tools::{
+    ipmi::{answer, READ_BUF},
+    stamps::{self, Stamps},
+};
 use std::{
     ffi::CString,
     io,
@@ -73,6 +77,7 @@ fn main() {
         let p = |x: &str| u8::from_str_radix(x.trim_start_matches("0x"), 16).ok();
         Some((p(n)?, p(c)?))
     });
+    let stamps = opt("--stamps").map(|p| Stamps::open(&p).expect("--stamps"));
     let mut global_enables = 0u8;
     catch_sigterm();
 
@@ -86,7 +91,14 @@ fn main() {
             }
         };
         eprintln!("ssif-responder: serving {device}");
-        serve(fd, delay, slow, verbose, &mut global_enables);
+        serve(
+            fd,
+            delay,
+            slow,
+            verbose,
+            stamps.as_ref(),
+            &mut global_enables,
+        );
         // SAFETY: `fd` is ours.
         unsafe { libc::close(fd) };
     }
@@ -119,6 +131,7 @@ fn serve(
     delay: Duration,
     slow: Option<(u8, u8)>,
     verbose: bool,
+    stamps: Option<&Stamps>,
     global_enables: &mut u8,
 ) {
     let mut buf = [0u8; READ_BUF];
@@ -140,6 +153,7 @@ fn serve(
         if ready <= 0 {
             continue;
         }
+        let woke = stamps.map_or(0, |_| stamps::now_ns());
         if pfd.revents & (libc::POLLHUP | libc::POLLERR) != 0 {
             eprintln!("ssif-responder: device gone");
             return;
@@ -148,6 +162,7 @@ fn serve(
         // SAFETY: `buf` is valid for `buf.len()` bytes.
         let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
         stats.read += t.elapsed();
+        let read_done = stamps.map_or(0, |_| stamps::now_ns());
         if n < 0 {
             match io::Error::last_os_error().raw_os_error() {
                 Some(libc::EAGAIN) | Some(libc::EINTR) => continue,
@@ -175,6 +190,13 @@ fn serve(
         }
         let mut out = (response.len() as u32).to_ne_bytes().to_vec();
         out.extend_from_slice(&response);
+        if let Some(s) = stamps {
+            s.publish(stamps::Request {
+                woke,
+                read: read_done,
+                write: stamps::now_ns(),
+            });
+        }
         let t = Instant::now();
         // SAFETY: `out` is valid for `out.len()` bytes.
         let w = unsafe { libc::write(fd, out.as_ptr().cast(), out.len()) };

@@ -9,7 +9,11 @@
 //! non-zero on any failure. `ssif-vmtest faults|bench|fileops ...`: the fault campaign and the
 //! benchmark's two measurements (see those functions).
 
-use ssif_tools::{ipmi::answer, smbus::Smbus};
+use ssif_tools::{
+    ipmi::answer,
+    smbus::Smbus,
+    stamps::{self, Stamps},
+};
 use std::{
     collections::HashMap,
     fs, thread,
@@ -116,11 +120,17 @@ impl Ctx {
         let t0 = Instant::now();
         self.write_request(msg)?;
         let t1 = Instant::now();
+        let stamped = phases.responder.is_some();
+        let end_ns = if stamped { stamps::now_ns() } else { 0 };
         phases.write += t1 - t0;
         for _ in 0..100_000 {
             let t = Instant::now();
+            let t_ns = if stamped { stamps::now_ns() } else { 0 };
             if let Ok(first) = self.bus.block_read(0x03) {
                 phases.wait += t - t1;
+                if let Some(r) = &mut phases.responder {
+                    r.add(end_ns, t_ns);
+                }
                 let out = self.read_rest(first);
                 phases.read += t.elapsed();
                 return out;
@@ -526,6 +536,47 @@ struct Phases {
     nak_time: Duration,
     /// Of `wait`: the time in the client's sleeps between them.
     sleep_time: Duration,
+    /// The responder's timestamps (`SSIF_STAMPS`), to split `wait` on its side.
+    responder: Option<ResponderSteps>,
+}
+
+/// The wait phase from the responder's side, summed over the transactions whose stamps were
+/// seen (ns; differences of `CLOCK_MONOTONIC` readings on the two CPUs).
+struct ResponderSteps {
+    stamps: Stamps,
+    /// The sequence number of the last stamps used.
+    seq: u64,
+    /// Transactions counted.
+    n: u64,
+    /// From the end of the request (the client's last write returned) to `poll()` returning in
+    /// the responder. Can be negative: the responder may wake before the client's transfer
+    /// has returned.
+    wake: i64,
+    /// The responder's `read()`, from `poll()` returning.
+    read: i64,
+    /// From `read()` returning to calling `write()`: building the answer.
+    answer: i64,
+    /// From calling `write()` to the start of the client's read that got the answer: the
+    /// `write()` itself, then the time the answer waited for the client's next poll.
+    slack: i64,
+}
+
+impl ResponderSteps {
+    /// Counts the responder's last stamps, if they are those of the request just answered:
+    /// the client's request ended at `end_ns` and its read that got the answer started at
+    /// `ack_ns`.
+    fn add(&mut self, end_ns: u64, ack_ns: u64) {
+        let (seq, s) = self.stamps.latest();
+        if seq == self.seq + 1 {
+            let d = |a: u64, b: u64| a as i64 - b as i64;
+            self.n += 1;
+            self.wake += d(s.woke, end_ns);
+            self.read += d(s.read, s.woke);
+            self.answer += d(s.write, s.read);
+            self.slack += d(ack_ns, s.write);
+        }
+        self.seq = seq;
+    }
 }
 
 /// Per target event type, the events delivered and nanoseconds in the target's callback, from
@@ -612,6 +663,19 @@ fn bench(args: &[String]) -> ! {
     let mut latencies = Vec::new();
     let mut errors = 0u64;
     let mut phases = Phases::default();
+    if let Ok(path) = std::env::var("SSIF_STAMPS") {
+        let stamps = Stamps::open(&path).expect("SSIF_STAMPS");
+        let seq = stamps.latest().0;
+        phases.responder = Some(ResponderSteps {
+            stamps,
+            seq,
+            n: 0,
+            wake: 0,
+            read: 0,
+            answer: 0,
+            slack: 0,
+        });
+    }
     let cb_before = target_time();
     let cpu_before = cpu_ticks();
     let irq_before = interrupts();
@@ -643,6 +707,17 @@ fn bench(args: &[String]) -> ! {
         per(phases.nak_time),
         per(phases.sleep_time)
     );
+    if let Some(r) = &phases.responder {
+        let us = |ns: i64| ns as f64 / 1000.0 / r.n.max(1) as f64;
+        profile += &format!(
+            " resp_n={} resp_wake_us={:.1} resp_read_us={:.1} resp_answer_us={:.1} resp_slack_us={:.1}",
+            r.n,
+            us(r.wake),
+            us(r.read),
+            us(r.answer),
+            us(r.slack)
+        );
+    }
     if let (Some(before), Some(after)) = (cb_before, cb_after) {
         let mut total = 0;
         let mut names: Vec<_> = after.keys().collect();
