@@ -8,6 +8,7 @@
 #   bench: workload=<w> rust_tps=<x> c_tps=<y> ratio=<rust/c> rust_p99_us=<a> c_p99_us=<b>
 #   profile: workload=<w> driver=<d> <mean microseconds per transaction of each phase>
 #   fileops: workload=<w> driver=<d> <mean microseconds per read/write/poll call, alone>
+#   wakeup: idle_us=<n> wake_us=<mean>: waking a task on a CPU idle that long, no driver
 #   size: rust_text=<n> c_text=<m>
 #   cost: workload=<w> instructions_per_byte=<n>
 # On the release kernel (no lock debugging) unless SSIF_KVARIANT=test asks for the
@@ -83,6 +84,8 @@ awk '
 			printf "\n"
 		}
 	}' "$OUT_DIR/fileops-runs.txt" | sort
+# Wake-up of an idle CPU by its idle time, no driver involved.
+console_lines "$log" | grep '^wakeup:'
 rust_text=$(size "$OUT_DIR/module/ssif_bmc.ko" | awk 'NR == 2 { print $1 }')
 c_text=$(size "$KB/drivers/char/ipmi/ssif_bmc.ko" | awk 'NR == 2 { print $1 }')
 echo "size: rust_text=$rust_text c_text=$c_text"

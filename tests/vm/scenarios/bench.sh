@@ -59,5 +59,8 @@ while [ $round -lt "$ROUNDS" ]; do
 		check "fileops_${drv}_round${round}_unloaded" rmmod ssif_bmc
 	done
 done
+# How long waking a task on an idle CPU takes, by how long it was idle, with no driver
+# involved: under QEMU on a virtual machine it grows with the idle time.
+ssif-vmtest wakeup 100 300 700 1000 1700
 check no_kernel_splat no_splat
 summary

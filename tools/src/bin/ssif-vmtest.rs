@@ -975,6 +975,76 @@ fn faults(args: &[String]) -> ! {
     std::process::exit(0);
 }
 
+/// Pins the calling thread to `cpu`.
+fn pin_to(cpu: usize) {
+    // SAFETY: an all-zero `cpu_set_t` is the empty set; `set` is valid for the calls.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+/// `wakeup IDLE_US...`: how long waking a task on an idle CPU takes, by how long that CPU has
+/// been idle, with no driver involved. A thread on CPU 1 sleeps in `read()` of a pipe; one on
+/// CPU 0 stays busy for IDLE_US, then writes a byte. The time from the write to the reader
+/// running is the wake-up, as when the bus side wakes the responder (the waker busy on CPU 0,
+/// the responder's CPU idle since its last answer). Prints
+/// `wakeup: idle_us=<n> wake_us=<mean> n=<count>` per IDLE_US.
+fn wakeup(args: &[String]) -> ! {
+    use std::sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    };
+    const N: u64 = 2000;
+    let mut fds = [0; 2];
+    // SAFETY: `fds` is valid for two ints.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0, "pipe");
+    let (rd, wr) = (fds[0], fds[1]);
+    // When the byte was written (ns), and the wake-ups seen by the reader.
+    let sent = Arc::new(AtomicU64::new(0));
+    let woken = Arc::new(AtomicU64::new(0));
+    let total = Arc::new(AtomicU64::new(0));
+    let reader = {
+        let (sent, woken, total) = (sent.clone(), woken.clone(), total.clone());
+        thread::spawn(move || {
+            pin_to(1);
+            let mut byte = 0u8;
+            // SAFETY: `byte` is valid for one byte.
+            while unsafe { libc::read(rd, (&raw mut byte).cast(), 1) } == 1 && byte != 0 {
+                total.fetch_add(
+                    stamps::now_ns() - sent.load(Ordering::Acquire),
+                    Ordering::Relaxed,
+                );
+                woken.fetch_add(1, Ordering::Release);
+            }
+        })
+    };
+    pin_to(0);
+    let write = |byte: u8| {
+        // SAFETY: `byte` is valid for one byte.
+        unsafe { libc::write(wr, (&raw const byte).cast(), 1) }
+    };
+    for idle_us in args.iter().filter_map(|a| a.parse::<u64>().ok()) {
+        total.store(0, Ordering::Relaxed);
+        let before = woken.load(Ordering::Acquire);
+        for i in 1..=N {
+            let until = Instant::now() + Duration::from_micros(idle_us);
+            while Instant::now() < until {}
+            sent.store(stamps::now_ns(), Ordering::Release);
+            write(1);
+            while woken.load(Ordering::Acquire) < before + i {}
+        }
+        println!(
+            "wakeup: idle_us={idle_us} wake_us={:.1} n={N}",
+            total.load(Ordering::Relaxed) as f64 / 1000.0 / N as f64
+        );
+    }
+    write(0);
+    let _ = reader.join();
+    std::process::exit(0);
+}
+
 fn main() {
     let mut args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("faults") {
@@ -985,6 +1055,9 @@ fn main() {
     }
     if args.get(1).map(String::as_str) == Some("fileops") {
         fileops(&args[2..]);
+    }
+    if args.get(1).map(String::as_str) == Some("wakeup") {
+        wakeup(&args[2..]);
     }
     let abi = args.get(1).map(String::as_str) == Some("abi");
     if abi {
