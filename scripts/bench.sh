@@ -12,30 +12,17 @@
 #   size: rust_text=<n> c_text=<m>
 #   cost: workload=<w> instructions_per_byte=<n>
 # On the release kernel (no lock debugging) unless SSIF_KVARIANT=test asks for the
-# debug kernel the tests run on. BENCH_HOST_IDLE=default: see host_idle below.
+# debug kernel the tests run on.
 export SSIF_KVARIANT=${SSIF_KVARIANT:-release}
 . "$(dirname "$0")/lib.sh"
 bash "$REPO/scripts/prepare.sh"
 KB=$(kbuild_dir)
 log="$OUT_DIR/bench-console.log"
-# Hold this machine's CPUs out of idle states deeper than polling while the VM runs: a PM QoS
-# CPU latency request of 0 us, as cyclictest makes, dropped when this script exits. On a
-# virtual machine an idle CPU halts, and waking the QEMU thread it ran then costs more, and
-# more variably: every round was slower and the per-round ratios far more scattered
-# (RESULTS.md). BENCH_HOST_IDLE=default leaves the CPUs alone.
-host_idle=default
-if [ "${BENCH_HOST_IDLE:-poll}" = poll ]; then
-	if { exec 9>/dev/cpu_dma_latency; } 2>/dev/null && printf 0 >&9; then
-		host_idle=poll
-	else
-		echo "bench: cannot hold /dev/cpu_dma_latency (not root?): CPUs idle as configured"
-	fi
-fi
 rounds=${BENCH_ROUNDS:-4}
 DTB="$KB/arch/arm/boot/dts/aspeed/aspeed-ast2600-evb.dtb" EXTRA_APPEND="ssif.secs=${BENCH_SECS:-10} ssif.rounds=$rounds" \
 	bash "$REPO/scripts/run-vm.sh" bench "$log" $((300 + rounds * (4 * (${BENCH_SECS:-10} + 25) + 70))) ||
 	{ echo "bench: the VM run failed (console: $log)"; exit 1; }
-echo "bench: kernel=$KVARIANT $(basename "$KB") host_idle=$host_idle"
+echo "bench: kernel=$KVARIANT $(basename "$KB")"
 console_lines "$log" | grep '^benchrun:' | tee "$OUT_DIR/bench-runs.txt"
 # Mean over the rounds of throughput and of p99 latency, per driver and workload; the spread
 # of the per-round ratios (ours and C measured back to back in each round); then the mean
