@@ -108,3 +108,42 @@ pub fn now_ns() -> u64 {
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
     t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The responder and the client map the file separately: what one publishes, the other
+    /// reads, with the sequence number counting the requests; opening it again keeps it.
+    #[test]
+    fn a_second_mapping_sees_what_the_first_published() {
+        let path = std::env::temp_dir().join(format!("ssif-stamps-test-{}", std::process::id()));
+        let path = path.to_str().unwrap();
+        let responder = Stamps::open(path).unwrap();
+        let client = Stamps::open(path).unwrap();
+        assert_eq!(client.latest().0, 0);
+        responder.publish(Request {
+            woke: 10,
+            read: 20,
+            write: 30,
+        });
+        let (seq, r) = client.latest();
+        assert_eq!((seq, r.woke, r.read, r.write), (1, 10, 20, 30));
+        responder.publish(Request {
+            woke: 40,
+            read: 50,
+            write: 60,
+        });
+        let again = Stamps::open(path).unwrap();
+        let (seq, r) = again.latest();
+        assert_eq!((seq, r.woke, r.read, r.write), (2, 40, 50, 60));
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn the_clock_does_not_go_back() {
+        let a = now_ns();
+        let b = now_ns();
+        assert!(a > 0 && b >= a);
+    }
+}
