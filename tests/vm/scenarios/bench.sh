@@ -60,7 +60,7 @@ while [ $round -lt "$ROUNDS" ]; do
 	done
 done
 # How long waking a task on an idle CPU takes, by how long it was idle, with no driver
-# involved: under QEMU on a virtual machine it grows with the idle time.
+# involved: under QEMU on a virtual machine it tends to grow with the idle time.
 ssif-vmtest wakeup 100 300 700 1000 1700
 check no_kernel_splat no_splat
 summary
