@@ -44,8 +44,10 @@ pub(crate) trait FileHandler: Send + Sync + Sized + 'static {
     fn read(&self, out: UserSliceWriter, nonblocking: bool) -> Result<usize>;
     /// `write(2)` from `input`.
     fn write(&self, input: UserSliceReader) -> Result<usize>;
-    /// `poll(2)`: register on `table` and return the ready mask ([`poll_bits`]).
-    fn poll(&self, file: &File, table: PollTable<'_>) -> u32;
+    /// `poll(2)`: register on `table` and return the ready mask ([`poll_bits`]). `requested`
+    /// is what the caller waits for (`poll_requested_events()`: every event if there is no
+    /// table).
+    fn poll(&self, file: &File, table: PollTable<'_>, requested: u32) -> u32;
 }
 
 /// A registered misc device serving a [`FileHandler`].
@@ -201,9 +203,16 @@ impl<T: FileHandler> PollMiscDevice<T> {
         // SAFETY: `file` is valid for the duration of the call and no `fdget_pos` region is
         // active on it from here.
         let file_ref = unsafe { File::from_raw_file(file) };
+        let requested = if table.is_null() {
+            !0
+        } else {
+            // SAFETY: `table` is not null, so valid for the duration of the call. `_key` is the
+            // field `poll_requested_events()` (a C inline, no binding) reads.
+            unsafe { (*table)._key }
+        };
         // SAFETY: `table` is null or valid for the duration of the call.
         let table = unsafe { PollTable::from_raw(table) };
-        handler.poll(file_ref, table)
+        handler.poll(file_ref, table, requested)
     }
 }
 

@@ -36,6 +36,11 @@ struct Inner {
     deadline: Option<Expiry>,
     /// The device is unbound: no more requests will come.
     retired: bool,
+    /// A `poll()` asked for `POLLOUT` and did not get it: the next `read()` that takes a
+    /// request wakes the wait queue. Otherwise nobody waits for `POLLOUT`, and `read()` wakes
+    /// nobody: a responder written for upstream, which never reports `POLLOUT`, has no reason
+    /// to wait for it.
+    out_waiter: bool,
 }
 
 /// Shared state of one SSIF device.
@@ -47,8 +52,8 @@ pub(crate) struct Shared {
     #[pin]
     inner: IrqSaveSpinLock<Inner>,
     /// Woken whenever something a sleeper waits for may have become true: a request to read
-    /// (`read`, `POLLIN`), one to answer (`POLLOUT`), or the device gone. Not when it becomes
-    /// false: nobody waits for that.
+    /// (`read`, `POLLIN`), one to answer (`POLLOUT`, only if a poller asked for it), or the
+    /// device gone. Not when it becomes false: nobody waits for that.
     #[pin]
     waiters: PollCondVar,
     timeout: c_ulong,
@@ -67,6 +72,7 @@ impl Shared {
                     ssif: Ssif::new(address),
                     deadline: None,
                     retired: false,
+                    out_waiter: false,
                 }, "ssif_bmc::Shared::inner"),
                 waiters <- new_poll_condvar!("ssif_bmc::Shared::waiters"),
                 timeout: ms_to_jiffies(timeout_ms),
@@ -176,7 +182,7 @@ impl FileHandler for Shared {
     fn read(&self, mut out: UserSliceWriter, nonblocking: bool) -> Result<usize> {
         let mut buf = [0u8; USER_MSG_SIZE];
         let mut inner = self.inner.lock();
-        let (size, seq) = loop {
+        let (size, seq, wake) = loop {
             if inner.retired {
                 return Err(ENODEV);
             }
@@ -187,7 +193,8 @@ impl FileHandler for Shared {
                 }
                 if let Some((request, seq)) = inner.ssif.take_request() {
                     // Encoded in place, under the lock: the request is copied once.
-                    break (request.encode_user(&mut buf).ok_or(EINVAL)?, seq);
+                    let size = request.encode_user(&mut buf).ok_or(EINVAL)?;
+                    break (size, seq, core::mem::take(&mut inner.out_waiter));
                 }
             }
             if nonblocking {
@@ -198,8 +205,10 @@ impl FileHandler for Shared {
             }
         };
         drop(inner);
-        // The request now awaits its answer: wake a poller waiting for `POLLOUT`.
-        self.waiters.notify_all();
+        if wake {
+            // The request now awaits its answer: wake the poller waiting for `POLLOUT`.
+            self.waiters.notify_all();
+        }
         if let Err(e) = out.write_slice(&buf[..size]) {
             // Not delivered: offer it again.
             self.inner.lock().ssif.untake_request(seq);
@@ -221,9 +230,11 @@ impl FileHandler for Shared {
     }
 
     #[inline]
-    fn poll(&self, file: &File, table: PollTable<'_>) -> u32 {
+    fn poll(&self, file: &File, table: PollTable<'_>, requested: u32) -> u32 {
+        // Registered before the state is checked under the lock: a `read()` that takes the
+        // request after that check sees `out_waiter` and wakes this poller.
         table.register_wait(file, &self.waiters);
-        let inner = self.inner.lock();
+        let mut inner = self.inner.lock();
         if inner.retired {
             return poll_bits::HUP | poll_bits::ERR;
         }
@@ -233,6 +244,10 @@ impl FileHandler for Shared {
         }
         if inner.ssif.response_wanted() {
             mask |= poll_bits::OUT | poll_bits::WRNORM;
+        } else if requested & (poll_bits::OUT | poll_bits::WRNORM) != 0 {
+            // Set whether or not the caller registered: epoll re-checks without registering,
+            // and its entry stays on the queue.
+            inner.out_waiter = true;
         }
         mask
     }

@@ -377,6 +377,46 @@ impl Drop for Dev {
     }
 }
 
+/// An epoll instance watching one file descriptor.
+struct Epoll(libc::c_int);
+
+impl Epoll {
+    /// Watches `fd` for `events` (`EPOLL*` bits).
+    fn new(fd: libc::c_int, events: u32) -> Result<Epoll, String> {
+        // SAFETY: no pointer arguments.
+        let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if ep < 0 {
+            return Err(format!("epoll_create1: errno {}", errno()));
+        }
+        let ep = Epoll(ep);
+        let mut ev = libc::epoll_event { events, u64: 0 };
+        // SAFETY: `ev` is valid for the call.
+        if unsafe { libc::epoll_ctl(ep.0, libc::EPOLL_CTL_ADD, fd, &mut ev) } < 0 {
+            return Err(format!("epoll_ctl: errno {}", errno()));
+        }
+        Ok(ep)
+    }
+
+    /// Waits up to `timeout_ms`; the ready events, 0 on timeout.
+    fn wait(&self, timeout_ms: i32) -> u32 {
+        let mut ev = libc::epoll_event { events: 0, u64: 0 };
+        // SAFETY: room for one event.
+        let n = unsafe { libc::epoll_wait(self.0, &mut ev, 1, timeout_ms) };
+        if n == 1 {
+            ev.events
+        } else {
+            0
+        }
+    }
+}
+
+impl Drop for Epoll {
+    fn drop(&mut self) {
+        // SAFETY: our fd.
+        unsafe { libc::close(self.0) };
+    }
+}
+
 fn errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
 }
@@ -488,6 +528,37 @@ fn abi_scenarios() -> Vec<Scenario> {
             let resp = answer(&GET_DEVICE_ID, &mut 0);
             want("write", d.write(&msg(&resp)), Ok(4 + resp.len()))?;
             want("host reads the response", c.read_response(), Ok(resp))
+        }),
+        ("epoll_pollout_waiter_woken_at_every_read", |c| {
+            // epoll registers once; its entry stays on the wait queue, and it re-checks the
+            // file without registering again. An edge-triggered waiter for EPOLLOUT only
+            // must wake each time a request is read, not at its 2 s timeout. From the second
+            // request on, only those re-checks can have asked for EPOLLOUT.
+            let d = open_dev()?;
+            let ep = Epoll::new(d.0, (libc::EPOLLOUT | libc::EPOLLET) as u32)?;
+            for _ in 0..3 {
+                c.write_request(&GET_DEVICE_ID)?;
+                let (read, waited) = thread::scope(|s| {
+                    let waiter = s.spawn(|| {
+                        let t = Instant::now();
+                        (ep.wait(2000), t.elapsed())
+                    });
+                    thread::sleep(Duration::from_millis(200));
+                    (d.read(258), waiter.join())
+                });
+                want("read", read, Ok(msg(&GET_DEVICE_ID)))?;
+                let (events, took) = waited.map_err(|_| "waiter panicked")?;
+                want("waiter's events", events, libc::EPOLLOUT as u32)?;
+                want(
+                    "waiter woke before 1 s",
+                    took < Duration::from_secs(1),
+                    true,
+                )?;
+                let resp = answer(&GET_DEVICE_ID, &mut 0);
+                want("write", d.write(&msg(&resp)), Ok(4 + resp.len()))?;
+                want("host reads the response", c.read_response(), Ok(resp))?;
+            }
+            Ok(())
         }),
         ("deadline_drops_request_and_late_write_is_etimedout", |c| {
             let d = open_dev()?;
