@@ -438,6 +438,42 @@ fn open_dev() -> Result<Dev, String> {
     Dev::open(libc::O_NONBLOCK).map_err(|e| format!("open: errno {e}"))
 }
 
+/// The host sends Get Device ID; one thread waits with `wait` (2 s timeout) for the file to
+/// become writable while another reads the request 200 ms later. The waiter must wake then
+/// with `expected`, not at its timeout. Then the request is answered. (Had the waiter not yet
+/// slept, it sees the events at once: the race can only let a broken driver pass, never fail
+/// a sound one.)
+fn read_wakes_writable_waiter<E>(
+    c: &Ctx,
+    d: &Dev,
+    wait: impl FnOnce() -> E + Send,
+    expected: E,
+) -> Outcome
+where
+    E: PartialEq + std::fmt::Debug + Send,
+{
+    c.write_request(&GET_DEVICE_ID)?;
+    let (read, waited) = thread::scope(|s| {
+        let waiter = s.spawn(|| {
+            let t = Instant::now();
+            (wait(), t.elapsed())
+        });
+        thread::sleep(Duration::from_millis(200));
+        (d.read(258), waiter.join())
+    });
+    want("read", read, Ok(msg(&GET_DEVICE_ID)))?;
+    let (events, took) = waited.map_err(|_| "waiter panicked")?;
+    want("waiter's events", events, expected)?;
+    want(
+        "waiter woke before 1 s",
+        took < Duration::from_secs(1),
+        true,
+    )?;
+    let resp = answer(&GET_DEVICE_ID, &mut 0);
+    want("write", d.write(&msg(&resp)), Ok(4 + resp.len()))?;
+    want("host reads the response", c.read_response(), Ok(resp))
+}
+
 /// The file ABI of `/dev/ipmi-ssif-host`, checked against the real driver.
 fn abi_scenarios() -> Vec<Scenario> {
     vec![
@@ -504,30 +540,9 @@ fn abi_scenarios() -> Vec<Scenario> {
             },
         ),
         ("pollout_waiter_woken_when_the_request_is_read", |c| {
-            // One thread waits for POLLOUT only; another reads the request. The waiter must
-            // wake then, not at its 2 s timeout. (Had it not yet slept, it sees POLLOUT at
-            // once: the race can only let a broken driver pass, never fail a sound one.)
+            // A poll() waiter for POLLOUT only must wake when the request is read.
             let d = open_dev()?;
-            c.write_request(&GET_DEVICE_ID)?;
-            let (read, waited) = thread::scope(|s| {
-                let waiter = s.spawn(|| {
-                    let t = Instant::now();
-                    (d.wait(libc::POLLOUT, 2000), t.elapsed())
-                });
-                thread::sleep(Duration::from_millis(200));
-                (d.read(258), waiter.join())
-            });
-            want("read", read, Ok(msg(&GET_DEVICE_ID)))?;
-            let (revents, took) = waited.map_err(|_| "waiter panicked")?;
-            want("waiter's events", revents, libc::POLLOUT)?;
-            want(
-                "waiter woke before 1 s",
-                took < Duration::from_secs(1),
-                true,
-            )?;
-            let resp = answer(&GET_DEVICE_ID, &mut 0);
-            want("write", d.write(&msg(&resp)), Ok(4 + resp.len()))?;
-            want("host reads the response", c.read_response(), Ok(resp))
+            read_wakes_writable_waiter(c, &d, || d.wait(libc::POLLOUT, 2000), libc::POLLOUT)
         }),
         ("epoll_pollout_waiter_woken_at_every_read", |c| {
             // epoll registers once; its entry stays on the wait queue, and it re-checks the
@@ -537,26 +552,7 @@ fn abi_scenarios() -> Vec<Scenario> {
             let d = open_dev()?;
             let ep = Epoll::new(d.0, (libc::EPOLLOUT | libc::EPOLLET) as u32)?;
             for _ in 0..3 {
-                c.write_request(&GET_DEVICE_ID)?;
-                let (read, waited) = thread::scope(|s| {
-                    let waiter = s.spawn(|| {
-                        let t = Instant::now();
-                        (ep.wait(2000), t.elapsed())
-                    });
-                    thread::sleep(Duration::from_millis(200));
-                    (d.read(258), waiter.join())
-                });
-                want("read", read, Ok(msg(&GET_DEVICE_ID)))?;
-                let (events, took) = waited.map_err(|_| "waiter panicked")?;
-                want("waiter's events", events, libc::EPOLLOUT as u32)?;
-                want(
-                    "waiter woke before 1 s",
-                    took < Duration::from_secs(1),
-                    true,
-                )?;
-                let resp = answer(&GET_DEVICE_ID, &mut 0);
-                want("write", d.write(&msg(&resp)), Ok(4 + resp.len()))?;
-                want("host reads the response", c.read_response(), Ok(resp))?;
+                read_wakes_writable_waiter(c, &d, || ep.wait(2000), libc::EPOLLOUT as u32)?;
             }
             Ok(())
         }),
