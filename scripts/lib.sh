@@ -50,7 +50,7 @@ ksrc_dir() {
 
 # The config fragments merged on top of aspeed_g5_defconfig, in order (later ones win).
 config_fragments() {
-	echo "$REPO/kconfig/ast2600-rust.config"
+	echo "$REPO/kconfig/aspeed-rust.config"
 	echo "$REPO/tests/kunit/.kunitconfig"
 	if [ "$KVARIANT" = release ]; then
 		echo "$REPO/kconfig/release.config"
