@@ -24,6 +24,11 @@ const MIDDLE_READ_DATA: usize = 31;
 pub const USER_MSG_SIZE: usize = 260;
 /// Size of the `len` field that prefixes every message exchanged with user space.
 pub const USER_LEN_SIZE: usize = 4;
+/// IPMI completion code "timeout while processing command; response unavailable".
+pub const CC_TIMEOUT: u8 = 0xc3;
+/// In the first byte (`netfn << 2 | lun`), the bit that turns a request netfn into its
+/// response netfn (request netfns are even, responses odd).
+const RESPONSE_NETFN_BIT: u8 = 1 << 2;
 
 /// SMBus command byte (the first byte after the address).
 pub mod cmd {
@@ -177,6 +182,18 @@ impl Message {
         Message::from_slice(payload)
     }
 
+    /// The answer to this request when it timed out: the response netfn (request netfn + 1),
+    /// the same LUN and command, completion code 0xC3. A request too short to name its command
+    /// is answered for command 0.
+    fn timeout_response(&self) -> Message {
+        let netfn_lun = self.data[0] | RESPONSE_NETFN_BIT;
+        let command = if self.len > 1 { self.data[1] } else { 0 };
+        let mut msg = Message::EMPTY;
+        msg.data[..3].copy_from_slice(&[netfn_lun, command, CC_TIMEOUT]);
+        msg.len = 3;
+        msg
+    }
+
     /// Number of SMBus read parts needed to send this message.
     fn read_parts(&self) -> u8 {
         let len = usize::from(self.len);
@@ -224,8 +241,8 @@ impl core::fmt::Debug for Message {
 /// Where the current IPMI message stands.
 #[derive(Clone, Debug)]
 enum Session {
-    /// Nothing pending. `expired` is set when the last request was dropped by the deadline.
-    Idle { expired: bool },
+    /// Nothing pending.
+    Idle,
     /// A multi-part write has started; more parts are expected.
     Receiving { request: Message },
     /// A complete request waits for user space; the host's transactions are NAKed.
@@ -470,6 +487,10 @@ pub struct Ssif {
     /// The spec's rule: reads carry PEC iff the last accepted write carried a valid one.
     pec_on_reads: bool,
     next_seq: u32,
+    /// Requests user space read and the deadline dropped before it answered them. Answers pair
+    /// with requests in the order they were read, so the next `owed` responses are theirs,
+    /// late, and are refused; only the one after them answers the current request.
+    owed: u32,
     counters: Counters,
 }
 
@@ -478,10 +499,11 @@ impl Ssif {
     pub fn new(address: u8) -> Ssif {
         Ssif {
             write_address: (address & 0x7f) << 1,
-            session: Session::Idle { expired: false },
+            session: Session::Idle,
             transaction: Transaction::None,
             pec_on_reads: false,
             next_seq: 0,
+            owed: 0,
             counters: Counters::default(),
         }
     }
@@ -598,7 +620,7 @@ impl Ssif {
             cmd::READ_START | cmd::READ_MIDDLE => {
                 if let Session::Receiving { .. } = self.session {
                     self.counters.abort(Abort::ReadDuringWrite);
-                    self.session = Session::Idle { expired: false };
+                    self.session = Session::Idle;
                 }
                 self.transaction = Transaction::ReadCommand { command, crc };
                 Step::ACK
@@ -616,12 +638,10 @@ impl Ssif {
         match self.session {
             Session::Receiving { .. } => {
                 self.counters.abort(Abort::Restart);
-                self.session = Session::Idle { expired: false };
+                self.session = Session::Idle;
             }
-            Session::Responding { .. } | Session::Idle { expired: true } => {
-                self.session = Session::Idle { expired: false };
-            }
-            Session::Idle { expired: false } | Session::Pending { .. } => {}
+            Session::Responding { .. } => self.session = Session::Idle,
+            Session::Idle | Session::Pending { .. } => {}
         }
     }
 
@@ -708,7 +728,7 @@ impl Ssif {
     /// is never delivered.
     fn poison_message(&mut self) {
         if let Session::Receiving { .. } = self.session {
-            self.session = Session::Idle { expired: false };
+            self.session = Session::Idle;
         }
     }
 
@@ -828,9 +848,9 @@ impl Ssif {
     }
 
     /// True while a response may be written (`EPOLLOUT`): a request has been read and not yet
-    /// answered or dropped.
+    /// answered (it may have been dropped since, see [`Ssif::respond`]).
     pub fn response_wanted(&self) -> bool {
-        matches!(self.session, Session::Pending { taken: true, .. })
+        self.owed > 0 || matches!(self.session, Session::Pending { taken: true, .. })
     }
 
     /// True while a request is outstanding (the response deadline must run).
@@ -881,10 +901,16 @@ impl Ssif {
         }
     }
 
-    /// User space answers the request it read. On success the response deadline must be
-    /// cancelled.
+    /// User space answers the oldest request it read and has not answered. If the deadline
+    /// dropped that one, the answer is late: it is refused with [`RespondError::Expired`] and
+    /// never sent, and the next answer goes to the next request read. On success the response
+    /// deadline must be cancelled.
     #[inline]
     pub fn respond(&mut self, response: Message) -> Result<(), RespondError> {
+        if self.owed > 0 {
+            self.owed -= 1;
+            return Err(RespondError::Expired);
+        }
         match self.session {
             Session::Pending { taken: true, .. } => {
                 self.counters.responses = self.counters.responses.wrapping_add(1);
@@ -894,26 +920,35 @@ impl Ssif {
                 };
                 Ok(())
             }
-            Session::Idle { expired: true } => Err(RespondError::Expired),
             _ => Err(RespondError::NoRequest),
         }
     }
 
     /// The response deadline passed: drop the outstanding request so the host is no longer
-    /// refused. Returns `true` if a request was dropped.
+    /// refused, and answer it with completion code 0xC3 ("timeout while processing command"),
+    /// which the host reads like any response. If user space had read the request, its answer
+    /// is now owed (see [`Ssif::respond`]). Returns `true` if a request was dropped.
     pub fn expire(&mut self) -> bool {
-        if let Session::Pending { .. } = self.session {
-            self.counters.timeouts = self.counters.timeouts.wrapping_add(1);
-            self.session = Session::Idle { expired: true };
-            true
-        } else {
-            false
+        let Session::Pending { request, taken, .. } = &self.session else {
+            return false;
+        };
+        self.counters.timeouts = self.counters.timeouts.wrapping_add(1);
+        if *taken {
+            self.owed = self.owed.saturating_add(1);
         }
+        let response = request.timeout_response();
+        self.session = Session::Responding {
+            response,
+            next_part: 0,
+        };
+        true
     }
 
     /// The file was closed: a request it read but did not answer is offered to the next
-    /// reader rather than lost (its deadline still runs).
+    /// reader rather than lost (its deadline still runs), and nothing is owed any more: the
+    /// next opener's first answer is for the first request it reads.
     pub fn release(&mut self) {
+        self.owed = 0;
         if let Session::Pending { taken, .. } = &mut self.session {
             *taken = false;
         }

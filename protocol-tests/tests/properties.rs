@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use ssif_protocol::protocol::{BusEvent, Message, Reply, PAYLOAD_MAX};
+use ssif_protocol::protocol::{BusEvent, Message, Reply, RespondError, CC_TIMEOUT, PAYLOAD_MAX};
 
 fn event() -> impl Strategy<Value = BusEvent> {
     prop_oneof![
@@ -77,6 +77,10 @@ proptest! {
         // The host gives up on whatever it was doing; the deadline releases a pending request.
         h.ssif.on_bus(BusEvent::Stop);
         h.ssif.expire();
+        // The responder above may have read requests and never answered them (their answers
+        // would now be refused as late: `answers_only_ever_reach_their_own_request`); a new
+        // one opens the device.
+        h.ssif.release();
         let req = bytes(req_len, 0x5a);
         let resp = bytes(resp_len, 0xa5);
         h.cycle(&req, &resp, pec_on);
@@ -96,6 +100,61 @@ proptest! {
                 prop_assert!(m.as_bytes().len() <= PAYLOAD_MAX);
                 h.ssif.respond(Message::from_slice(&[1]).unwrap()).unwrap();
             }
+        }
+    }
+
+    /// A responder that falls behind (reads requests, lets deadlines pass, answers late and in
+    /// order, like ssifbridged with a slow IPMI stack): whatever the interleaving, the host
+    /// reads for each request its own answer or the 0xC3 timeout answer, never another
+    /// request's answer, and a late answer is refused, never accepted.
+    #[test]
+    fn answers_only_ever_reach_their_own_request(
+        script in prop::collection::vec((any::<bool>(), any::<bool>(), any::<bool>()), 1..40),
+        pec_on in any::<bool>(),
+    ) {
+        let mut h = Host::new();
+        // Requests read and not yet answered, oldest first, with whether each was dropped.
+        let mut unanswered: Vec<(u8, bool)> = Vec::new();
+        for (i, &(take_before_deadline, deadline_passes, answer_now)) in script.iter().enumerate() {
+            let id = i as u8;
+            prop_assert!(h.send_request(&[0x18, id, 0x5a], pec_on));
+            if take_before_deadline {
+                prop_assert!(h.ssif.take_request().is_some());
+                unanswered.push((id, false));
+            }
+            if deadline_passes {
+                prop_assert!(h.ssif.expire());
+                if let Some(last) = unanswered.last_mut().filter(|(j, _)| *j == id) {
+                    last.1 = true;
+                }
+            } else if !take_before_deadline {
+                prop_assert!(h.ssif.take_request().is_some());
+                unanswered.push((id, false));
+            }
+            let mut answered = false;
+            if answer_now {
+                for (j, dropped) in unanswered.drain(..) {
+                    let result = h.ssif.respond(Message::from_slice(&[0x1c, j, 0x00, j]).unwrap());
+                    if dropped {
+                        prop_assert_eq!(result, Err(RespondError::Expired));
+                    } else {
+                        prop_assert_eq!(j, id, "only the current request can be answered in time");
+                        prop_assert_eq!(result, Ok(()));
+                        answered = true;
+                    }
+                }
+            }
+            if !answered && !deadline_passes {
+                // Still pending: the host is refused until the deadline passes.
+                prop_assert_eq!(h.read_block(0x03, pec_on), None);
+                prop_assert!(h.ssif.expire());
+                if let Some(last) = unanswered.last_mut().filter(|(j, _)| *j == id) {
+                    last.1 = true;
+                }
+            }
+            let got = h.read_response(pec_on);
+            let want = if answered { vec![0x1c, id, 0x00, id] } else { vec![0x1c, id, CC_TIMEOUT] };
+            prop_assert_eq!(got, Some(want));
         }
     }
 }

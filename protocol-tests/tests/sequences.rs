@@ -528,3 +528,147 @@ fn counter_names_line_up_with_their_values() {
     names.dedup();
     assert_eq!(names.len(), Counters::COUNT, "names are unique");
 }
+
+/// Get Device ID, its answer, Get Self Test and its answer: two requests a late responder mixes up.
+const GET_DEVICE_ID: [u8; 2] = [0x18, 0x01];
+const DEVICE_ID_ANSWER: [u8; 5] = [0x1c, 0x01, 0x00, 0x20, 0x81];
+const GET_SELF_TEST: [u8; 2] = [0x18, 0x04];
+const SELF_TEST_ANSWER: [u8; 5] = [0x1c, 0x04, 0x00, 0x55, 0x00];
+
+#[test]
+fn late_answer_is_paired_with_the_dropped_request_not_the_next() {
+    let mut h = Host::new();
+    assert!(h.send_request(&GET_DEVICE_ID, false));
+    assert_eq!(h.user_take().as_deref(), Some(&GET_DEVICE_ID[..]));
+    assert!(h.ssif.expire());
+    // The host moves on: its next request is read while the first is still unanswered.
+    assert!(h.read_response(false).is_some());
+    assert!(h.send_request(&GET_SELF_TEST, false));
+    assert_eq!(h.user_take().as_deref(), Some(&GET_SELF_TEST[..]));
+    // The first write() is the late answer to Get Device ID: refused, never sent.
+    assert_eq!(
+        h.ssif
+            .respond(Message::from_slice(&DEVICE_ID_ANSWER).unwrap()),
+        Err(RespondError::Expired)
+    );
+    assert_eq!(
+        h.read_block(0x03, false),
+        None,
+        "still busy with Get Self Test"
+    );
+    // The second write() answers Get Self Test, and the host reads exactly that.
+    h.user_respond(&SELF_TEST_ANSWER);
+    assert_eq!(
+        h.read_response(false).as_deref(),
+        Some(&SELF_TEST_ANSWER[..])
+    );
+}
+
+#[test]
+fn answers_owed_for_several_dropped_requests_are_paid_in_order() {
+    let mut h = Host::new();
+    for req in [[0x18, 0x01], [0x18, 0x02]] {
+        assert!(h.send_request(&req, false));
+        h.user_take().unwrap();
+        assert!(h.ssif.expire());
+    }
+    // A third request, dropped before user space read it, is owed nothing.
+    assert!(h.send_request(&[0x18, 0x03], false));
+    assert!(h.ssif.expire());
+    assert!(h.send_request(&GET_SELF_TEST, false));
+    h.user_take().unwrap();
+    for _ in 0..2 {
+        assert_eq!(
+            h.ssif
+                .respond(Message::from_slice(&[0x1c, 0x00, 0x00]).unwrap()),
+            Err(RespondError::Expired)
+        );
+    }
+    h.user_respond(&SELF_TEST_ANSWER);
+    assert_eq!(
+        h.read_response(false).as_deref(),
+        Some(&SELF_TEST_ANSWER[..])
+    );
+}
+
+#[test]
+fn release_forgets_the_answers_owed() {
+    let mut h = Host::new();
+    assert!(h.send_request(&GET_DEVICE_ID, false));
+    h.user_take().unwrap();
+    assert!(h.ssif.expire());
+    // The responder that read it goes away; the next one starts in step.
+    h.ssif.release();
+    h.cycle(&GET_SELF_TEST, &SELF_TEST_ANSWER, false);
+}
+
+#[test]
+fn late_answer_before_the_next_request_fails_and_nothing_is_sent() {
+    let mut h = Host::new();
+    assert!(h.send_request(&GET_DEVICE_ID, false));
+    h.user_take().unwrap();
+    assert!(h.ssif.expire());
+    assert_eq!(
+        h.ssif
+            .respond(Message::from_slice(&DEVICE_ID_ANSWER).unwrap()),
+        Err(RespondError::Expired)
+    );
+    // Paid: nothing is owed any more, and no request awaits an answer.
+    assert_eq!(
+        h.ssif
+            .respond(Message::from_slice(&DEVICE_ID_ANSWER).unwrap()),
+        Err(RespondError::NoRequest)
+    );
+    assert_ne!(
+        h.read_response(false).as_deref(),
+        Some(&DEVICE_ID_ANSWER[..])
+    );
+}
+
+#[test]
+fn dropped_request_is_answered_with_completion_code_c3() {
+    for pec_on in [false, true] {
+        for taken in [false, true] {
+            let mut h = Host::new();
+            // netfn 0x30 (OEM) LUN 2, command 0x21: the answer is netfn 0x31, same LUN and command.
+            assert!(h.send_request(&[0xc2, 0x21, 0x01, 0x02], pec_on));
+            if taken {
+                h.user_take().unwrap();
+            }
+            assert!(h.ssif.expire());
+            // read_block checks the read PEC when pec_on.
+            assert_eq!(
+                h.read_response(pec_on).as_deref(),
+                Some(&[0xc6, 0x21, 0xc3][..]),
+                "pec {pec_on} taken {taken}"
+            );
+            // Replayable like any response until the next request.
+            assert_eq!(
+                h.read_response(pec_on).as_deref(),
+                Some(&[0xc6, 0x21, 0xc3][..])
+            );
+            assert_eq!(h.ssif.counters().empty_reads, 0);
+            if taken {
+                // The responder's late answer pays what it owes.
+                assert_eq!(
+                    h.ssif
+                        .respond(Message::from_slice(&[0xc6, 0x21, 0x00]).unwrap()),
+                    Err(RespondError::Expired)
+                );
+            }
+            h.cycle(&GET_SELF_TEST, &SELF_TEST_ANSWER, pec_on);
+        }
+    }
+}
+
+#[test]
+fn dropped_multipart_request_is_answered_with_c3() {
+    let mut h = Host::new();
+    let req = [[0x18u8, 0x30].as_slice(), &bytes(60, 3)].concat();
+    assert!(h.send_request(&req, true));
+    assert!(h.ssif.expire());
+    assert_eq!(
+        h.read_response(true).as_deref(),
+        Some(&[0x1c, 0x30, 0xc3][..])
+    );
+}
