@@ -30,9 +30,10 @@ pub(crate) trait TargetHandler: Send + Sync {
     fn on_event(&self, event: BusEvent) -> Reply;
 }
 
-/// How many targets can be registered at once. One SSIF device can be bound at a time (there
-/// is one `/dev/ipmi-ssif-host`); KUnit registers up to two more. Each slot costs a callback.
-const SLOTS: usize = 4;
+/// How many targets can be registered at once: a BMC serves one host per SSIF device, and few
+/// have more than two or three hosts; KUnit registers up to two more while it runs. Each slot
+/// costs a callback (a few dozen bytes). A probe beyond that fails with `ENOSPC`.
+const SLOTS: usize = 8;
 
 /// An `i2c_slave_cb_t`.
 type Callback =
@@ -89,6 +90,14 @@ pub(crate) fn client_location(client: &I2cClient<Core<'_>>) -> (u16, i32) {
     unsafe { ((*raw).addr & 0x7f, (*(*raw).adapter).nr) }
 }
 
+/// The client's device name (`<bus>-<address>`, as under `/sys/bus/i2c/devices`).
+pub(crate) fn client_name<'a>(client: &'a I2cClient<Core<'_>>) -> &'a CStr {
+    let raw = raw_client(client);
+    // SAFETY: `raw` is a valid, registered client for the duration of the borrow; the name of
+    // a registered device is a NUL-terminated string that lives as long as the device.
+    unsafe { CStr::from_char_ptr(bindings::dev_name(&raw const (*raw).dev)) }
+}
+
 /// A registered I2C target; unregisters when dropped.
 ///
 /// # Invariants
@@ -114,6 +123,10 @@ impl TargetRegistration {
     ) -> Result<Self> {
         let client = raw_client(client);
         let slot = Self::claim(handler)?;
+        // SAFETY: `client` is a valid, bound client. Its probe is running, and nothing else
+        // writes its flags meanwhile (the C driver sets the flag in its probe too). The I2C core
+        // already sets it for clients created with a target address; set it for any other.
+        unsafe { (*client).flags |= bindings::I2C_CLIENT_SLAVE as u16 };
         // SAFETY: `client` is a valid, bound client; the callback of `slot` finds its `Arc<T>`
         // in the table.
         let ret = unsafe { bindings::i2c_slave_register(client, Some(callback::<T>(slot))) };
@@ -171,10 +184,26 @@ impl Drop for TargetRegistration {
     // Inlined into the drop glue, its only caller (no dead copy of its own).
     #[inline]
     fn drop(&mut self) {
-        // SAFETY: By the type invariant `client` is registered as target. After this returns
-        // the bus driver delivers no more events for it.
-        unsafe { bindings::i2c_slave_unregister(self.client) };
-        Self::withdraw(self.slot);
+        // SAFETY: By the type invariant `client` is registered as target. If this succeeds the
+        // bus driver delivers no more events for it.
+        let ret = unsafe { bindings::i2c_slave_unregister(self.client) };
+        if ret == 0 {
+            Self::withdraw(self.slot);
+            return;
+        }
+        // The bus driver refused: it may still call the slot's callback, which uses the
+        // handler and the module's text. Keep both for good: the slot stays taken, its handler
+        // reference is never released, and the module can no longer be unloaded. The I2C core
+        // has logged the adapter's error.
+        pr_warn!(
+            "ssif_bmc: target not unregistered ({}): its state and the module stay in memory\n",
+            ret
+        );
+        #[cfg(CONFIG_MODULE_UNLOAD)]
+        // SAFETY: The module is live (this code runs), so taking another reference is valid.
+        unsafe {
+            bindings::__module_get(kernel::module::this_module::<crate::LocalModule>().as_ptr())
+        };
     }
 }
 
@@ -185,6 +214,10 @@ fn callback<T: TargetHandler>(slot: usize) -> Callback {
         slot_callback::<T, 1>,
         slot_callback::<T, 2>,
         slot_callback::<T, 3>,
+        slot_callback::<T, 4>,
+        slot_callback::<T, 5>,
+        slot_callback::<T, 6>,
+        slot_callback::<T, 7>,
     ];
     callbacks[slot]
 }
@@ -195,7 +228,8 @@ fn callback<T: TargetHandler>(slot: usize) -> Callback {
 /// # Safety
 ///
 /// Called by the I2C core for a client registered with this callback by
-/// [`TargetRegistration::new::<T>`], which stored an `Arc<T>` in slot `S`, and a valid `val`.
+/// [`TargetRegistration::new::<T>`], which stored an `Arc<T>` in slot `S`, and a `val` valid for
+/// writes (and for reads with `I2C_SLAVE_WRITE_RECEIVED`).
 unsafe extern "C" fn slot_callback<T: TargetHandler, const S: usize>(
     _client: *mut bindings::i2c_client,
     event: bindings::i2c_slave_event,
@@ -214,7 +248,8 @@ unsafe extern "C" fn slot_callback<T: TargetHandler, const S: usize>(
 /// # Safety
 ///
 /// `entry` is the entry of a slot whose callback is running (it holds an `Arc<T>`, alive until
-/// the callback returns), and `val` is valid.
+/// the callback returns), and `val` is valid for writes, and for reads with
+/// `I2C_SLAVE_WRITE_RECEIVED`.
 #[inline(never)]
 unsafe fn target_callback<T: TargetHandler>(
     entry: Option<Entry>,
@@ -227,11 +262,15 @@ unsafe fn target_callback<T: TargetHandler>(
     // SAFETY: Per the function's safety requirements the entry holds an `Arc<T>` that
     // outlives this call.
     let handler = unsafe { &*entry.handler.cast::<T>() };
-    // SAFETY: `val` is valid per the function's safety requirements.
-    let byte = unsafe { *val };
     let event = match event {
         bindings::i2c_slave_event_I2C_SLAVE_WRITE_REQUESTED => BusEvent::WriteRequested,
-        bindings::i2c_slave_event_I2C_SLAVE_WRITE_RECEIVED => BusEvent::WriteReceived(byte),
+        // Only WRITE_RECEIVED carries a byte: for the other events the bus driver may leave
+        // `*val` uninitialised (i2c-aspeed does for STOP and READ_PROCESSED).
+        bindings::i2c_slave_event_I2C_SLAVE_WRITE_RECEIVED => {
+            // SAFETY: `val` is valid per the function's safety requirements, and initialised
+            // for this event.
+            BusEvent::WriteReceived(unsafe { *val })
+        }
         bindings::i2c_slave_event_I2C_SLAVE_READ_REQUESTED => BusEvent::ReadRequested,
         bindings::i2c_slave_event_I2C_SLAVE_READ_PROCESSED => BusEvent::ReadProcessed,
         bindings::i2c_slave_event_I2C_SLAVE_STOP => BusEvent::Stop,
