@@ -1,18 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A misc device whose files support `poll`, which `kernel::miscdevice` does not offer.
+//! A misc device whose files support `poll`, with a parent device and one sysfs attribute,
+//! none of which `kernel::miscdevice` offers.
 //!
 //! Each open file holds its own reference to the handler (an `Arc` in `private_data`), so the
 //! registration can go away while files are still open: the handler outlives it, and the
-//! module cannot be unloaded while a file is open (`owner` is set).
+//! module cannot be unloaded while a file is open (`owner` is set). The attribute is created
+//! with the device (`groups`, so it exists when udev hears of the device) and removed with it.
 
+use core::ptr;
 use kernel::{
     bindings,
     device::Device,
     error::{from_result, to_result},
     ffi::{c_char, c_int, c_uint, c_void},
-    fs::File,
+    fs::{File, LocalFile},
     prelude::*,
+    str::CString,
     sync::{poll::PollTable, Arc, ArcBorrow},
     types::{ForeignOwnable, Opaque},
     uaccess::{UserPtr, UserSlice, UserSliceReader, UserSliceWriter},
@@ -48,17 +52,26 @@ pub(crate) trait FileHandler: Send + Sync + Sized + 'static {
     /// is what the caller waits for (`poll_requested_events()`: every event if there is no
     /// table).
     fn poll(&self, file: &File, table: PollTable<'_>, requested: u32) -> u32;
+
+    /// Name of the device's sysfs attribute, an unsigned decimal number (mode 0644).
+    const ATTRIBUTE: &'static CStr;
+    /// The attribute's value.
+    fn attribute(&self) -> u32;
+    /// Sets the attribute; on error it keeps its value.
+    fn set_attribute(&self, value: u32) -> Result;
 }
 
 /// A registered misc device serving a [`FileHandler`].
 ///
 /// # Invariants
 ///
-/// `misc` is registered with `misc_register`, its `fops` are [`PollMiscDevice::<T>::FOPS`], and
-/// `handler` is initialised before it and outlives the registration.
+/// `misc` is registered with `misc_register`, its `fops` are [`PollMiscDevice::<T>::FOPS`], its
+/// `groups` [`PollMiscDevice::<T>::GROUPS`] and its name `name`; `handler` and `name` are
+/// initialised before it and outlive the registration.
 #[pin_data(PinnedDrop)]
 pub(crate) struct PollMiscDevice<T: FileHandler> {
     handler: Arc<T>,
+    name: CString,
     #[pin]
     misc: Opaque<bindings::miscdevice>,
 }
@@ -80,29 +93,114 @@ impl<T: FileHandler> PollMiscDevice<T> {
         ..pin_init::zeroed()
     };
 
-    /// Registers the misc device `name` (dynamic minor, file mode `mode`) serving `handler`;
-    /// a failure is reported on `dev`.
+    /// The attribute: [`FileHandler::ATTRIBUTE`], read and written through the handler.
+    const ATTRIBUTE: bindings::device_attribute = bindings::device_attribute {
+        attr: bindings::attribute {
+            name: kernel::str::as_char_ptr_in_const_context(T::ATTRIBUTE),
+            mode: 0o644,
+            ..pin_init::zeroed()
+        },
+        __bindgen_anon_1: bindings::device_attribute__bindgen_ty_1 {
+            show: Some(Self::show),
+        },
+        __bindgen_anon_2: bindings::device_attribute__bindgen_ty_2 {
+            store: Some(Self::store),
+        },
+    };
+    const ATTRIBUTES: [*const bindings::attribute; 2] = [&Self::ATTRIBUTE.attr, ptr::null()];
+    const GROUP: bindings::attribute_group = bindings::attribute_group {
+        __bindgen_anon_2: bindings::attribute_group__bindgen_ty_2 {
+            attrs_const: ptr::from_ref(&Self::ATTRIBUTES).cast::<*const bindings::attribute>(),
+        },
+        ..pin_init::zeroed()
+    };
+    const GROUPS: [*const bindings::attribute_group; 2] = [&Self::GROUP, ptr::null()];
+
+    /// [`Self::GROUPS`], promoted to a static: the type says the compiler did promote it.
+    fn groups() -> &'static [*const bindings::attribute_group; 2] {
+        &Self::GROUPS
+    }
+
+    /// Registers the misc device `name` (dynamic minor, file mode `mode`, child of `parent`)
+    /// serving `handler`; a failure is reported on `parent`.
     pub(crate) fn register<'a>(
-        dev: &'a Device,
-        name: &'static CStr,
+        parent: &'a Device,
+        name: CString,
         mode: u16,
         handler: Arc<T>,
     ) -> impl PinInit<Self, Error> + 'a {
-        try_pin_init!(Self {
+        try_pin_init!(&this in Self {
             handler,
-            // SAFETY: `slot` is valid for writes; it is fully initialised before registration,
-            // and `FOPS` and `name` are static.
+            name,
+            // SAFETY: `slot` is valid for writes; it is fully initialised before registration.
+            // `FOPS` and `GROUPS` are static; `name` is initialised (field order) and outlives
+            // the registration (type invariant); `parent` is a live device, and the driver core
+            // holds a reference to it as long as the misc device exists.
             misc <- Opaque::try_ffi_init(move |slot: *mut bindings::miscdevice| unsafe {
+                let name = &(*this.as_ptr()).name;
                 slot.write(pin_init::zeroed());
                 (*slot).minor = bindings::MISC_DYNAMIC_MINOR as c_int;
                 (*slot).name = name.as_char_ptr();
                 (*slot).fops = &Self::FOPS;
+                (*slot).groups = Self::groups().as_ptr().cast_mut();
+                (*slot).parent = ptr::from_ref(parent).cast::<bindings::device>().cast_mut();
                 (*slot).mode = mode;
-                to_result(bindings::misc_register(slot)).inspect_err(|e| {
-                    dev_err!(dev, "cannot register /dev/{}: {:?} (one SSIF device at a time)\n", name, e)
-                })
+                to_result(bindings::misc_register(slot))
+                    .inspect_err(|e| dev_err!(parent, "cannot register /dev/{}: {:?}\n", &**name, e))
             }),
         }? Error)
+    }
+
+    /// # Safety
+    ///
+    /// `dev` is the device of a registered [`PollMiscDevice<T>`] (its drvdata is the `misc`
+    /// field, as `misc_register` sets it), and the registration is not dropped while the
+    /// returned reference is used.
+    unsafe fn from_device<'a>(dev: *mut bindings::device) -> &'a Self {
+        // SAFETY: Per the function's safety requirements.
+        unsafe {
+            let misc = bindings::dev_get_drvdata(dev).cast::<Opaque<bindings::miscdevice>>();
+            &*kernel::container_of!(misc, Self, misc)
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by sysfs for [`Self::ATTRIBUTE`] of a registered device, with `buf` a page.
+    unsafe extern "C" fn show(
+        dev: *mut bindings::device,
+        _attr: *mut bindings::device_attribute,
+        buf: *mut c_char,
+    ) -> isize {
+        // SAFETY: The attribute exists only while the misc device is registered, and
+        // `misc_deregister` removes it, waiting for callbacks that run, before returning.
+        let this = unsafe { Self::from_device(dev) };
+        // SAFETY: `buf` is a sysfs page; the format takes one `unsigned int`.
+        unsafe {
+            bindings::sysfs_emit(buf, c"%u\n".as_char_ptr(), this.handler.attribute()) as isize
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by sysfs for [`Self::ATTRIBUTE`] of a registered device, with `buf` holding
+    /// `count` bytes and a terminating NUL.
+    unsafe extern "C" fn store(
+        dev: *mut bindings::device,
+        _attr: *mut bindings::device_attribute,
+        buf: *const c_char,
+        count: usize,
+    ) -> isize {
+        // SAFETY: As in `show`.
+        let this = unsafe { Self::from_device(dev) };
+        let mut value = 0;
+        // SAFETY: `buf` is NUL-terminated (sysfs guarantees it); `value` is valid for writes.
+        // `kstrtouint` accepts one trailing newline and rejects everything else.
+        let parsed = to_result(unsafe { bindings::kstrtouint(buf, 10, &mut value) });
+        match parsed.and_then(|()| this.handler.set_attribute(value)) {
+            Ok(()) => count as isize,
+            Err(e) => e.to_errno() as isize,
+        }
     }
 
     /// # Safety
@@ -163,8 +261,10 @@ impl<T: FileHandler> PollMiscDevice<T> {
     ) -> isize {
         // SAFETY: Per the function's safety requirements.
         let handler = unsafe { Self::handler(file) };
-        // SAFETY: `file` is valid for the duration of the call.
-        let nonblocking = unsafe { (*file).f_flags } & bindings::O_NONBLOCK != 0;
+        // SAFETY: `file` is valid for the duration of the call, and a `fdget_pos` of the
+        // `read(2)` that called us is on this thread.
+        let nonblocking =
+            unsafe { LocalFile::from_raw_file(file) }.flags() & bindings::O_NONBLOCK != 0;
         let out = UserSlice::new(UserPtr::from_ptr(buf.cast::<c_void>()), len).writer();
         match handler.read(out, nonblocking) {
             Ok(n) => n as isize,

@@ -7,6 +7,7 @@
 #[kernel::macros::kunit_tests(ssif_bmc_rust)]
 mod tests {
     use crate::{
+        chardev::FileHandler,
         protocol::{pec, Abort, Message},
         state::Shared,
         target::FakeTarget,
@@ -39,8 +40,11 @@ mod tests {
             Bus { shared, target }
         }
 
+        /// One event; `byte` is `*val` for WRITE_RECEIVED. For the other events `*val` holds
+        /// garbage, as i2c-aspeed leaves it for STOP and READ_PROCESSED: the driver must not
+        /// take it for data.
         fn ev(&self, event: i2c_slave_event, byte: u8) -> (i32, u8) {
-            let mut val = byte;
+            let mut val = if event == WRITE_RECEIVED { byte } else { 0xa5 };
             let ret = self.target.event(event, &mut val);
             (ret, val)
         }
@@ -335,5 +339,61 @@ mod tests {
             bus.shared.respond(Message::from_slice(&[1]).unwrap()),
             Err(ENODEV)
         );
+    }
+    #[test]
+    fn late_answer_is_refused_and_the_next_request_gets_its_own() {
+        let bus = Bus::new(20);
+        bus.block_write(0x02, &[0x18, 0x01], false);
+        taken(&bus).unwrap();
+        fsleep(Delta::from_millis(100));
+        assert_eq!(bus.shared.counters().timeouts, 1);
+        // The host reads the timeout answer, then sends Get Self Test.
+        assert_eq!(
+            bus.read(0x03, 4).as_deref(),
+            Some(&[3u8, 0x1c, 0x01, 0xc3][..])
+        );
+        assert_eq!(bus.block_write(0x02, &[0x18, 0x04], false), 0);
+        assert_eq!(taken(&bus).as_deref(), Some(&[0x18u8, 0x04][..]));
+        // The late answer to Get Device ID is refused and never reaches the host.
+        assert_eq!(
+            bus.shared
+                .respond(Message::from_slice(&[0x1c, 0x01, 0x00, 0x20]).unwrap()),
+            Err(ETIMEDOUT)
+        );
+        // Busy until Get Self Test is answered.
+        assert!(bus.read(0x03, 1).is_none());
+        bus.answer(&[0x1c, 0x04, 0x00, 0x55, 0x00]);
+        assert_eq!(
+            bus.read(0x03, 6).as_deref(),
+            Some(&[5u8, 0x1c, 0x04, 0x00, 0x55, 0x00][..])
+        );
+    }
+
+    #[test]
+    fn dropped_request_is_answered_c3_with_pec() {
+        let bus = Bus::new(20);
+        // OEM netfn 0x30, LUN 1, command 0x21, with PEC: the answer is 0xc5 0x21 0xc3 + PEC.
+        bus.block_write(0x02, &[0xc1, 0x21, 0x07], true);
+        fsleep(Delta::from_millis(100));
+        let got = bus.read(0x03, 5).unwrap();
+        assert_eq!(&got[..4], &[3u8, 0xc5, 0x21, 0xc3][..]);
+        assert_eq!(got[4], pec(&[W, 0x03, R, 3, 0xc5, 0x21, 0xc3]));
+        assert_eq!(bus.shared.counters().empty_reads, 0);
+    }
+
+    #[test]
+    fn timeout_attribute_is_validated_and_applies_to_the_next_request() {
+        let bus = Bus::new(1000);
+        assert_eq!(bus.shared.attribute(), 1000);
+        for bad in [0, 60_001, u32::MAX] {
+            assert_eq!(bus.shared.set_attribute(bad), Err(EINVAL));
+            assert_eq!(bus.shared.attribute(), 1000);
+        }
+        assert_eq!(bus.shared.set_attribute(20), Ok(()));
+        assert_eq!(bus.shared.attribute(), 20);
+        bus.block_write(0x02, &[0x18, 0x01], false);
+        fsleep(Delta::from_millis(300));
+        // The new 20 ms deadline applied.
+        assert_eq!(bus.shared.counters().timeouts, 1);
     }
 }

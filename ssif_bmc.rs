@@ -11,7 +11,17 @@
 //! - [`target`], [`chardev`], [`deadline`], [`irqlock`]: the thin FFI glue (I2C target
 //!   registration, misc device with `poll`, `timer_list`, `spin_lock_irqsave()`).
 
-use kernel::{debugfs, device::Core, i2c, of, prelude::*, str::CString, sync::Arc};
+use kernel::{
+    debugfs,
+    device::Core,
+    i2c, of,
+    prelude::*,
+    str::CString,
+    sync::{
+        atomic::{ordering, Atomic},
+        Arc,
+    },
+};
 
 mod chardev;
 mod deadline;
@@ -27,11 +37,49 @@ mod state;
 mod target;
 
 use chardev::PollMiscDevice;
-use state::Shared;
+use state::{timeout_valid, Shared, TIMEOUT_MAX_MS};
 use target::TargetRegistration;
 
-/// Longest response deadline accepted, in milliseconds (the host driver gives up after ~15 s).
-const TIMEOUT_MAX_MS: u32 = 60_000;
+/// The misc device name ssifbridged opens by default.
+const DEFAULT_NAME: &CStr = c"ipmi-ssif-host";
+
+/// Whether a bound device has the name [`DEFAULT_NAME`].
+static DEFAULT_NAME_TAKEN: Atomic<bool> = Atomic::new(false);
+
+/// The misc device name of a bound device. The first to bind gets [`DEFAULT_NAME`]; while it
+/// has it, each other one is named after its I2C device: `ipmi-ssif-host-<bus>-<address>`, e.g.
+/// `ipmi-ssif-host-5-1010` for `/sys/bus/i2c/devices/5-1010`.
+struct MiscName {
+    default: bool,
+}
+
+impl MiscName {
+    fn claim() -> Self {
+        // `Acquire`: the previous holder's device is gone.
+        let default = DEFAULT_NAME_TAKEN
+            .cmpxchg(false, true, ordering::Acquire)
+            .is_ok();
+        Self { default }
+    }
+
+    fn name(&self, client: &i2c::I2cClient<Core<'_>>) -> Result<CString> {
+        if self.default {
+            CString::try_from_fmt(fmt!("{}", DEFAULT_NAME))
+        } else {
+            let device = target::client_name(client);
+            CString::try_from_fmt(fmt!("{}-{}", DEFAULT_NAME, device))
+        }
+    }
+}
+
+impl Drop for MiscName {
+    fn drop(&mut self) {
+        if self.default {
+            // `Release`: our misc device is deregistered (field order of `SsifBmc`).
+            DEFAULT_NAME_TAKEN.store(false, ordering::Release);
+        }
+    }
+}
 
 kernel::i2c_device_table!(
     I2C_TABLE,
@@ -72,11 +120,13 @@ impl Drop for Retire {
 }
 
 /// A bound SSIF device. Fields are dropped in declaration order, the reverse of probe: no new
-/// opens, no debugfs, no bus events, then the deadline stops and sleepers get `ENODEV`.
+/// opens (and the name free again), no debugfs, no bus events, then the deadline stops and
+/// sleepers get `ENODEV`.
 #[pin_data]
 struct SsifBmc {
     #[pin]
     _misc: PollMiscDevice<Shared>,
+    _name: MiscName,
     #[pin]
     _counters: debugfs::File<CounterView>,
     _debugfs: debugfs::Dir,
@@ -85,19 +135,36 @@ struct SsifBmc {
 }
 
 impl SsifBmcDriver {
-    /// Checks the configuration; creates the shared state and the debugfs directory name.
-    fn shared(client: &i2c::I2cClient<Core<'_>>) -> Result<(Arc<Shared>, CString)> {
+    /// The response deadline: the device tree's `timeout-ms` if the node has one, else the
+    /// module parameter. Out of range: `EINVAL`, reported.
+    fn timeout_ms(client: &i2c::I2cClient<Core<'_>>) -> Result<u32> {
         let dev = client.as_ref();
-        let timeout_ms = module_parameters::response_timeout_ms.value();
-        if timeout_ms == 0 || timeout_ms > TIMEOUT_MAX_MS {
+        let property = dev
+            .fwnode()
+            .and_then(|node| node.property_read::<u32>(c"timeout-ms").optional());
+        let (timeout_ms, source) = match property {
+            Some(ms) => (ms, "device-tree property timeout-ms"),
+            None => (
+                module_parameters::response_timeout_ms.value(),
+                "response_timeout_ms",
+            ),
+        };
+        if !timeout_valid(timeout_ms) {
             dev_err!(
                 dev,
-                "response_timeout_ms={} is out of range (1..={})\n",
+                "{}={} is out of range (1..={})\n",
+                source,
                 timeout_ms,
                 TIMEOUT_MAX_MS
             );
             return Err(EINVAL);
         }
+        Ok(timeout_ms)
+    }
+
+    /// Checks the configuration; creates the shared state and the debugfs directory name.
+    fn shared(client: &i2c::I2cClient<Core<'_>>) -> Result<(Arc<Shared>, CString)> {
+        let timeout_ms = Self::timeout_ms(client)?;
         let (address, adapter) = target::client_location(client);
         let name = CString::try_from_fmt(fmt!("ssif_bmc-{}-{:04x}", adapter, address))?;
         Ok((Shared::new(address as u8, timeout_ms)?, name))
@@ -118,7 +185,9 @@ impl i2c::Driver for SsifBmcDriver {
         pin_init::pin_init_scope(move || {
             // Everything the callbacks use exists before the first callback can run; the misc
             // device, the way in for user space, comes last.
-            let (shared, name) = Self::shared(client)?;
+            let (shared, debugfs_name) = Self::shared(client)?;
+            let misc_name = MiscName::claim();
+            let name = misc_name.name(client)?;
             let retire = Retire(shared.clone());
             let target = TargetRegistration::new(client, shared.clone()).inspect_err(|e| {
                 dev_err!(client.as_ref(), "cannot register as I2C target: {:?}\n", e)
@@ -127,9 +196,10 @@ impl i2c::Driver for SsifBmcDriver {
             Ok(try_pin_init!(SsifBmc {
                 _retire: retire,
                 _target: target,
-                _debugfs: debugfs::Dir::new(&name),
+                _debugfs: debugfs::Dir::new(&debugfs_name),
                 _counters <- _debugfs.read_only_file(c"counters", counters),
-                _misc <- PollMiscDevice::register(client.as_ref(), c"ipmi-ssif-host", 0o600, shared),
+                _misc <- PollMiscDevice::register(client.as_ref(), name, 0o600, shared),
+                _name: misc_name,
             }? Error))
         })
     }

@@ -56,15 +56,30 @@ pub(crate) struct Shared {
     /// device gone. Not when it becomes false: nobody waits for that.
     #[pin]
     waiters: PollCondVar,
-    timeout: c_ulong,
+    /// The response deadline, in milliseconds as set and in jiffies as armed. Changed through
+    /// sysfs at any time; read when a request completes, which arms the deadline.
+    timeout_ms: Atomic<u32>,
+    timeout: Atomic<c_ulong>,
     open: Atomic<bool>,
+}
+
+/// Longest response deadline accepted, in milliseconds (the host driver gives up after ~15 s).
+pub(crate) const TIMEOUT_MAX_MS: u32 = 60_000;
+
+/// Whether `ms` is an acceptable response deadline.
+pub(crate) fn timeout_valid(ms: u32) -> bool {
+    (1..=TIMEOUT_MAX_MS).contains(&ms)
 }
 
 impl_has_deadline!(Shared, deadline, Shared::deadline_expired);
 
 impl Shared {
-    /// New state for a target at 7-bit `address` with a response deadline of `timeout_ms`.
-    pub(crate) fn new(address: u8, timeout_ms: u32) -> Result<Arc<Self>> {
+    /// New state for a target at 7-bit `address` with a response deadline of `ms` milliseconds
+    /// (`EINVAL` unless [`timeout_valid`]).
+    pub(crate) fn new(address: u8, ms: u32) -> Result<Arc<Self>> {
+        if !timeout_valid(ms) {
+            return Err(EINVAL);
+        }
         Arc::pin_init(
             pin_init!(Self {
                 deadline <- Deadline::new(),
@@ -75,7 +90,8 @@ impl Shared {
                     out_waiter: false,
                 }, "ssif_bmc::Shared::inner"),
                 waiters <- new_poll_condvar!("ssif_bmc::Shared::waiters"),
-                timeout: ms_to_jiffies(timeout_ms),
+                timeout_ms: Atomic::new(ms),
+                timeout: Atomic::new(ms_to_jiffies(ms)),
                 open: Atomic::new(false),
             }),
             GFP_KERNEL,
@@ -149,7 +165,8 @@ impl TargetHandler for Shared {
         let mut inner = self.inner.lock();
         let step = inner.ssif.on_bus(event);
         if step.effect == Effect::RequestReady {
-            inner.deadline = Some(self.deadline.arm(self.timeout));
+            let timeout = self.timeout.load(ordering::Relaxed);
+            inner.deadline = Some(self.deadline.arm(timeout));
             drop(inner);
             self.waiters.notify_all();
         }
@@ -250,5 +267,23 @@ impl FileHandler for Shared {
             inner.out_waiter = true;
         }
         mask
+    }
+
+    const ATTRIBUTE: &'static CStr = c"response_timeout_ms";
+
+    fn attribute(&self) -> u32 {
+        self.timeout_ms.load(ordering::Relaxed)
+    }
+
+    /// A new response deadline, for the requests that complete from now on.
+    fn set_attribute(&self, ms: u32) -> Result {
+        if !timeout_valid(ms) {
+            return Err(EINVAL);
+        }
+        // Two stores, not one: a request completing in between arms the old deadline, as it
+        // would have a moment earlier.
+        self.timeout.store(ms_to_jiffies(ms), ordering::Relaxed);
+        self.timeout_ms.store(ms, ordering::Relaxed);
+        Ok(())
     }
 }
