@@ -7,11 +7,20 @@ insmod $MOD/ssif_bmc_rs_kunit.ko
 check dt_probe_creates_misc_device wait_for /dev/ipmi-ssif-host
 check dt_device_bound_on_aspeed_bus4 test -e /sys/bus/i2c/drivers/ssif_bmc/4-1010
 check misc_device_mode_0600 sh -c '[ "$(stat -c %a /dev/ipmi-ssif-host)" = 600 ]'
+check misc_device_parent_is_the_i2c_device sh -c '[ "$(basename "$(readlink /sys/class/misc/ipmi-ssif-host/device)")" = 4-1010 ]'
+check dt_timeout_ms_property_sets_the_deadline sh -c '[ "$(cat /sys/class/misc/ipmi-ssif-host/response_timeout_ms)" = 750 ]'
 check second_open_is_ebusy sh -c 'exec 3<>/dev/ipmi-ssif-host; ! sh -c "exec 4<>/dev/ipmi-ssif-host" 2>/dev/null'
 check rmmod_kunit_module rmmod ssif_bmc
+insmod $MOD/ssif_bmc_rs.ko response_timeout_ms=0
+# The DT node's timeout-ms wins over the module parameter; a device without one refuses it.
+check dt_timeout_ms_wins_over_a_bad_module_parameter sh -c '
+	[ -e /sys/bus/i2c/drivers/ssif_bmc/4-1010 ] &&
+	[ "$(cat /sys/class/misc/ipmi-ssif-host/response_timeout_ms)" = 750 ]'
+echo ipmi-ssif-host 0x1011 > /sys/bus/i2c/devices/i2c-4/new_device
 check bad_timeout_param_fails_probe sh -c '
-	insmod '$MOD'/ssif_bmc_rs.ko response_timeout_ms=0
-	dmesg | grep -q "response_timeout_ms=0 is out of range" && [ ! -e /dev/ipmi-ssif-host ]'
+	dmesg | grep -q "4-1011: response_timeout_ms=0 is out of range" &&
+	[ ! -e /sys/bus/i2c/drivers/ssif_bmc/4-1011 ] && [ ! -e /dev/ipmi-ssif-host-4-1011 ]'
+echo 0x1011 > /sys/bus/i2c/devices/i2c-4/delete_device
 rmmod ssif_bmc 2>/dev/null
 
 echo "== phase: bus-level tests through the software link"
@@ -21,9 +30,22 @@ echo 4-1010 > /sys/bus/i2c/drivers/ssif_bmc/unbind
 check dt_device_unbinds sh -c '[ ! -e /dev/ipmi-ssif-host ]'
 link_up
 check link_device_probes_by_i2c_id test -e /dev/ipmi-ssif-host
-check second_device_refused_with_dev_err sh -c '
-	echo 4-1010 > /sys/bus/i2c/drivers/ssif_bmc/bind 2>/dev/null
-	dmesg | grep -q "cannot register /dev/ipmi-ssif-host" && [ ! -e /sys/bus/i2c/drivers/ssif_bmc/4-1010 ]'
+echo 4-1010 > /sys/bus/i2c/drivers/ssif_bmc/bind
+check second_device_gets_its_own_misc_device wait_for /dev/ipmi-ssif-host-4-1010
+check each_misc_device_names_its_i2c_device sh -c '
+	[ "$(basename "$(readlink /sys/class/misc/ipmi-ssif-host-4-1010/device)")" = 4-1010 ] &&
+	[ "$(basename "$(readlink /sys/class/misc/ipmi-ssif-host/device)")" = '$BMC_BUS'-1010 ]'
+echo 4-1010 > /sys/bus/i2c/drivers/ssif_bmc/unbind
+check second_device_name_freed_on_unbind sh -c '[ ! -e /dev/ipmi-ssif-host-4-1010 ] && [ -e /dev/ipmi-ssif-host ]'
+TMO=/sys/class/misc/ipmi-ssif-host/response_timeout_ms
+check timeout_attribute_defaults_to_module_parameter sh -c '[ "$(cat '$TMO')" = 500 ]'
+for bad in 0 60001 4294967296 abc -5 ""; do
+	check "timeout_attribute_rejects_${bad:-empty}_with_einval" sh -c '
+		! echo "'$bad'" > '$TMO' 2>/tmp/tmo.err && grep -q "Invalid argument\|Numerical result" /tmp/tmo.err &&
+		[ "$(cat '$TMO')" = 500 ]'
+done
+check timeout_attribute_accepts_250 sh -c 'echo 250 > '$TMO' && [ "$(cat '$TMO')" = 250 ]'
+echo 500 > $TMO
 check file_abi ssif-vmtest abi "$HOST_BUS" "$(counters_file "$BMC_BUS")"
 start_responder
 check bus_level_sequences ssif-vmtest "$HOST_BUS" "$(counters_file "$BMC_BUS")"
@@ -53,6 +75,26 @@ requests=$(counter "$BMC_BUS" requests)
 timeouts=$(counter "$BMC_BUS" timeouts)
 check counters_requests_answered [ "$requests" -gt 100 ]
 check counters_no_timeouts_with_ipmi_ssif [ "$timeouts" = "$timeouts_before" ]
+
+echo "== phase: dropped requests and late answers through ipmi_ssif + ipmitool"
+kill $RESPONDER; wait $RESPONDER 2>/dev/null
+# Nobody serves the device: the deadline drops the request, the host reads completion code 0xC3.
+ipmitool -I open raw 0x06 0x01 > /tmp/c3.out 2>&1
+cat /tmp/c3.out
+check unanswered_request_gets_c3_through_ipmi_ssif grep -q 'rsp=0xc3' /tmp/c3.out
+# A reader that takes the request and never answers: the same, and closing forgets the debt.
+(exec 3<>/dev/ipmi-ssif-host; cat <&3 > /dev/null) &
+reader=$!
+ipmitool -I open raw 0x06 0x01 > /tmp/c3.out 2>&1
+kill $reader; wait $reader 2>/dev/null
+check reader_that_never_answers_gets_c3_through_ipmi_ssif grep -q 'rsp=0xc3' /tmp/c3.out
+# A responder that falls behind answers late, in order; the late answer must not reach the
+# next request (ssif-vmtest prints one vmtest: line per check).
+check late_answer_never_delivered_for_the_next_request ssif-vmtest late-answer 500
+: > /tmp/responder.log
+start_responder
+wait_serving
+check served_after_late_answers sh -c 'ipmitool -I open raw 0x30 0x01 0x5a 2>&1 | grep -qx " *5a"'
 
 echo "== phase: lifecycle"
 echo 0x10 > /sys/bus/i2c/devices/i2c-$HOST_BUS/delete_device

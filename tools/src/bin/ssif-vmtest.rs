@@ -7,7 +7,8 @@
 //! `ssif-vmtest abi BUS COUNTERS_FILE` (the file ABI, with nobody else holding the device).
 //! Prints `vmtest: NAME ok|FAIL ...` per scenario and `vmtest: N passed, N failed`; exits
 //! non-zero on any failure. `ssif-vmtest faults|bench|fileops ...`: the fault campaign and the
-//! benchmark's two measurements (see those functions).
+//! benchmark's two measurements (see those functions). `ssif-vmtest late-answer DEADLINE_MS`:
+//! a late answer through Linux's ipmi_ssif and ipmitool (see [`late_answer`]).
 
 use ssif_tools::{
     ipmi::answer,
@@ -564,11 +565,11 @@ fn abi_scenarios() -> Vec<Scenario> {
                 thread::sleep(Duration::from_millis(700));
                 Ok(())
             })?;
-            // The bus is released: a read is answered (empty), not NAKed.
+            // The bus is released: a read is answered, not NAKed, with completion code 0xC3.
             want(
                 "host read after expiry",
                 c.bus.block_read(0x03).map_err(|e| e.to_string()),
-                Ok(vec![]),
+                Ok(vec![0x1c, 0x01, 0xc3]),
             )?;
             let resp = answer(&GET_DEVICE_ID, &mut 0);
             want("late write", d.write(&msg(&resp)), Err(libc::ETIMEDOUT))
@@ -1119,8 +1120,117 @@ fn wakeup(args: &[String]) -> ! {
     std::process::exit(0);
 }
 
+/// Runs `ipmitool -I open raw` with `args` in the background; its output is read by
+/// [`ipmitool_output`].
+fn spawn_ipmitool(args: &[&str]) -> std::process::Child {
+    std::process::Command::new("ipmitool")
+        .args(["-I", "open", "raw"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn ipmitool")
+}
+
+/// What an `ipmitool` started by [`spawn_ipmitool`] printed (stdout and stderr, blanks
+/// squeezed), once it has exited.
+fn ipmitool_output(child: std::process::Child) -> String {
+    let out = child.wait_with_output().expect("wait for ipmitool");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Serves the device as a responder that falls behind, with ipmi_ssif and ipmitool on the
+/// host side (no other responder running): the host's echo A (`raw 0x30 0x01 0xa1`) is read
+/// and left unanswered past the response deadline (`DEADLINE_MS`), so the host gets completion
+/// code 0xC3; then the host sends echo B (`0xb2`), and the responder writes A's answer late,
+/// then answers what it read after A in order (ipmi_ssif's own requests included). A's late
+/// answer must fail with `ETIMEDOUT`, and B's ipmitool must print B's echo, not A's.
+fn late_answer(args: &[String]) -> ! {
+    let deadline_ms: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(500);
+    let dev = Dev::open(libc::O_NONBLOCK).expect("open /dev/ipmi-ssif-host");
+    let mut enables = 0;
+    let echo_a = [0xc0, 0x01, 0xa1];
+    let echo_b = [0xc0, 0x01, 0xb2];
+    let child_a = spawn_ipmitool(&["0x30", "0x01", "0xa1"]);
+    serve_until(&dev, &mut enables, |r| r == echo_a);
+    // A is pending: let its deadline pass; the host reads the 0xC3 answer and ipmitool exits.
+    thread::sleep(Duration::from_millis(deadline_ms * 2));
+    let out_a = ipmitool_output(child_a);
+    let child_b = spawn_ipmitool(&["0x30", "0x01", "0xb2"]);
+    // The responder comes back: the next request it reads may be B or one of ipmi_ssif's own.
+    let next = serve_until(&dev, &mut enables, |_| true);
+    let late = dev.write(&msg(&answer(&echo_a, &mut enables)));
+    let mut pending = next;
+    while pending != echo_b {
+        dev.write(&msg(&answer(&pending, &mut enables)))
+            .expect("answer");
+        pending = serve_until(&dev, &mut enables, |_| true);
+    }
+    let on_time = dev.write(&msg(&answer(&echo_b, &mut enables)));
+    let out_b = ipmitool_output(child_b);
+    let checks = [
+        (
+            "late_answer_host_got_c3",
+            out_a.contains("rsp=0xc3"),
+            out_a.clone(),
+        ),
+        (
+            "late_answer_refused_with_etimedout",
+            late == Err(libc::ETIMEDOUT),
+            format!("{late:?}"),
+        ),
+        (
+            "next_answer_accepted",
+            on_time.is_ok(),
+            format!("{on_time:?}"),
+        ),
+        (
+            "next_request_got_its_own_answer",
+            out_b == "b2",
+            out_b.clone(),
+        ),
+    ];
+    let mut failed = 0;
+    for (name, ok, detail) in checks {
+        println!(
+            "vmtest: {name} {} ({detail})",
+            if ok { "ok" } else { "FAIL" }
+        );
+        failed += usize::from(!ok);
+    }
+    std::process::exit(i32::from(failed > 0));
+}
+
+/// Enough for any request (`len` + 254 bytes), as ssifbridged reads.
+const READ_LEN: usize = ssif_tools::ipmi::READ_BUF;
+
+/// Reads requests from `dev` for up to 20 s, answering each (with [`answer`]) but the first
+/// that `is_it` picks, which it returns unanswered.
+fn serve_until(dev: &Dev, enables: &mut u8, is_it: impl Fn(&[u8]) -> bool) -> Vec<u8> {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        if dev.wait(libc::POLLIN, 100) & libc::POLLIN == 0 {
+            continue;
+        }
+        let Ok(raw) = dev.read(READ_LEN) else {
+            continue;
+        };
+        let request = raw[4..].to_vec();
+        if is_it(&request) {
+            return request;
+        }
+        dev.write(&msg(&answer(&request, enables))).expect("answer");
+    }
+    panic!("the request never came");
+}
+
 fn main() {
     let mut args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("late-answer") {
+        late_answer(&args[2..]);
+    }
     if args.get(1).map(String::as_str) == Some("faults") {
         faults(&args[2..]);
     }
