@@ -1162,13 +1162,25 @@ fn late_answer(args: &[String]) -> ! {
     // The responder comes back: the next request it reads may be B or one of ipmi_ssif's own.
     let next = serve_until(&dev, &mut enables, |_| true);
     let late = dev.write(&msg(&answer(&echo_a, &mut enables)));
-    let mut pending = next;
-    while pending != echo_b {
-        dev.write(&msg(&answer(&pending, &mut enables)))
-            .expect("answer");
-        pending = serve_until(&dev, &mut enables, |_| true);
-    }
-    let on_time = dev.write(&msg(&answer(&echo_b, &mut enables)));
+    // Answer in order until B is answered. A driver that accepted the late answer has sent it
+    // for `next` already.
+    let mut request = next;
+    let mut answered_late = late.is_ok();
+    let on_time = loop {
+        if request == echo_b {
+            break if answered_late {
+                Err(0)
+            } else {
+                dev.write(&msg(&answer(&echo_b, &mut enables)))
+            };
+        }
+        if !answered_late {
+            dev.write(&msg(&answer(&request, &mut enables)))
+                .expect("answer");
+        }
+        answered_late = false;
+        request = serve_until(&dev, &mut enables, |_| true);
+    };
     let out_b = ipmitool_output(child_b);
     let checks = [
         (
