@@ -38,14 +38,33 @@ wait_for() {
 	[ -e "$1" ]
 }
 
-# Kernel log problems: oops, BUG, WARN, lockdep, leaks.
+# What the kernel log says when something went wrong: oops, BUG, WARN, every lockdep report
+# (including a non-static key and lockdep switching itself off), ODEBUG, refcount, list
+# corruption, RCU and kmemleak reports.
+SPLAT_PATTERN='WARNING:|BUG:|Oops|Unable to handle|Kernel panic|general protection|DEBUG_LOCKS_WARN_ON|possible recursive locking|circular locking|inconsistent lock state|possible irq lock inversion|lock held when returning|bad unlock balance|trying to register non-static key|turning off the locking correctness validator|sleeping function called from invalid context|ODEBUG|refcount_t:|list_add corruption|list_del corruption|list corruption|rcu_preempt detected stalls|rcu_sched detected stalls|self-detected stall|suspicious RCU usage|unreferenced object'
+
+# What the kernel itself records, which a wrapped log ring cannot lose: the taint flags
+# without O (4096, our out-of-tree modules), and whether lockdep is still on.
+kernel_state() {
+	echo "taint=$(($(cat /proc/sys/kernel/tainted) & ~4096)) debug_locks=$(awk '/debug_locks:/ { print $2 }' /proc/lockdep_stats 2>/dev/null)"
+}
+BOOT_STATE=$(kernel_state)
+
+# Kernel problems since boot: the log's reports, a new taint flag (W on any WARN, D on an
+# oops, ...) or lockdep switched off.
 no_splat() {
-	if dmesg | grep -E 'WARNING:|BUG:|Oops|Unable to handle|possible recursive locking|circular locking|inconsistent lock state|sleeping function called from invalid context|unreferenced object|ODEBUG|refcount_t:|Kernel panic' >/tmp/splat; then
+	rc=0
+	if dmesg | grep -E "$SPLAT_PATTERN" >/tmp/splat; then
 		echo "splat:"
 		cat /tmp/splat
-		return 1
+		rc=1
 	fi
-	return 0
+	now=$(kernel_state)
+	if [ "$now" != "$BOOT_STATE" ]; then
+		echo "kernel state changed: at boot $BOOT_STATE, now $now"
+		rc=1
+	fi
+	return $rc
 }
 
 # kmemleak: scan and report nothing new.
