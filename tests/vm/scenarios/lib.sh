@@ -79,10 +79,17 @@ payload() {
 	done
 }
 
+# load_link [params]: insmod the software link, with the ssif_link.<param>=<value>
+# options of the kernel command line (as modprobe would pass them), then [params].
+load_link() {
+	insmod $MOD/ssif_link.ko $(tr ' ' '\n' </proc/cmdline | sed -n 's/^ssif_link\.//p') "$@"
+}
+
 # Bring our driver up on the software link with the responder serving it.
 # Sets HOST_BUS and BMC_BUS.
 link_up() {
-	insmod $MOD/ssif_link.ko || return 1
+	load_link || return 1
+	echo "link: $(cd /sys/module/ssif_link/parameters && for p in hardirq bus_khz garbage links; do printf '%s=%s ' $p "$(cat $p)"; done)"
 	BMC_BUS=$(bus_of ssif-link-bmc) && HOST_BUS=$(bus_of ssif-link-host) || return 1
 	echo ipmi-ssif-host 0x1010 > /sys/bus/i2c/devices/i2c-$BMC_BUS/new_device
 	wait_for /dev/ipmi-ssif-host || return 1
