@@ -26,6 +26,7 @@ check second_device_refused_with_dev_err sh -c '
 	dmesg | grep -q "cannot register /dev/ipmi-ssif-host" && [ ! -e /sys/bus/i2c/drivers/ssif_bmc/4-1010 ]'
 check file_abi ssif-vmtest abi "$HOST_BUS" "$(counters_file "$BMC_BUS")"
 start_responder
+check link_delivers_like_i2c_aspeed link_like_aspeed "$BMC_BUS" "$HOST_BUS"
 check bus_level_sequences ssif-vmtest "$HOST_BUS" "$(counters_file "$BMC_BUS")"
 
 echo "== phase: end to end with ipmi_ssif + ipmitool"
