@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Fetch Debian armhf user space for the VM (busybox-static, ipmitool and the
+# Fetch Debian armhf user space for the VM (busybox-static, ipmitool, i2c-tools and the
 # libraries it links) through the machine's Debian mirror, with private apt
 # lists (the system configuration is left untouched), and unpack it into
 # $CACHE/armhf-root.
 . "$(dirname "$0")/lib.sh"
 
 ROOT="$CACHE/armhf-root"
-PKGS=(busybox-static ipmitool)
+PKGS=(busybox-static ipmitool i2c-tools)
 stamp="$ROOT/.pkgs-$(echo "${PKGS[*]}" | sha256sum | cut -c1-8)"
 if [ -f "$stamp" ]; then
 	stage "armhf user space: cached"

@@ -74,6 +74,8 @@ step "host: protocol core (cargo test)" bash -c "cd '$REPO/protocol-tests' && ca
 step "host: tools (cargo test)" bash -c "cd '$REPO/tools' && cargo test --tests 2>&1"
 step "host: fuzz the protocol core (20 s)" bash "$S/fuzz.sh" 20
 step "vm: KUnit, bus-level, end-to-end, lifecycle" vm_tests
+step "vm: real controller path (QEMU 10 i2c-echo through i2c-aspeed; ours, then upstream's)" \
+	bash "$S/i2c-echo.sh"
 
 echo
 stage "test: done"

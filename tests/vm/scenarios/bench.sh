@@ -11,7 +11,7 @@ SECS=${SECS:-10}
 ROUNDS=$(sed -n 's/.*ssif\.rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
 ROUNDS=${ROUNDS:-4}
 FILEOPS=500
-insmod $MOD/ssif_link.ko
+load_link
 BMC_BUS=$(bus_of ssif-link-bmc)
 HOST_BUS=$(bus_of ssif-link-host)
 echo ipmi-ssif-host 0x1010 > /sys/bus/i2c/devices/i2c-$BMC_BUS/new_device

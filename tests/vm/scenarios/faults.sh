@@ -26,7 +26,7 @@ splats() {
 }
 RESP="--retry-ms 10 --slow-cmd 30:02"
 
-insmod $MOD/ssif_link.ko
+load_link
 BMC_BUS=$(bus_of ssif-link-bmc)
 HOST_BUS=$(bus_of ssif-link-host)
 echo ipmi-ssif-host 0x1010 > /sys/bus/i2c/devices/i2c-$BMC_BUS/new_device

@@ -98,10 +98,48 @@ payload() {
 	done
 }
 
+# load_link [params]: insmod the software link, with the ssif_link.<param>=<value>
+# options of the kernel command line (as modprobe would pass them), then [params].
+load_link() {
+	insmod $MOD/ssif_link.ko $(tr ' ' '\n' </proc/cmdline | sed -n 's/^ssif_link\.//p') "$@"
+}
+
+# link_like_aspeed BMC_BUS HOST_BUS: one Get Device ID with and without PEC through the
+# link (driver and responder up), traced at the i2c_slave tracepoint. The link must
+# behave as i2c-aspeed: every event in hard IRQ context, two STOPs after the NAKed
+# last byte of a read, and, with a bus clock, at least 9 bit times between bytes.
+link_like_aspeed() {
+	ll_t=/sys/kernel/debug/tracing
+	: > $ll_t/trace
+	echo 1 > $ll_t/events/i2c_slave/enable
+	ssif-vmtest faults "$2" none 1 >/dev/null
+	echo 0 > $ll_t/events/i2c_slave/enable
+	grep "i2c_slave: i2c-$1 " $ll_t/trace >/tmp/link.trace
+	ll_khz=$(cat /sys/module/ssif_link/parameters/bus_khz)
+	awk -v khz="$ll_khz" '
+		# TASK-PID [CPU] FLAGS TIME: i2c_slave: i2c-N a=.. ret=.. EVENT [..]
+		{
+			n++
+			if (substr($3, 3, 1) !~ /[hH]/) soft++
+			t = $4 + 0
+			ev = $0; sub(/.*ret=-?[0-9]+ +/, "", ev); sub(/ .*/, "", ev)
+			if (ev == "WR_RCV" && prev == "WR_RCV" && (gap == "" || t - pt < gap)) gap = t - pt
+			if (ev == "STOP" && prev == "STOP" && pprev == "RD_PRO") twice++
+			pprev = prev; prev = ev; pt = t
+		}
+		END {
+			want = khz ? 9 / (khz * 1000) : 0
+			printf "link-trace: events=%d outside_hardirq=%d stop_twice_after_read=%d min_byte_gap_us=%.1f want_us>=%.1f\n",
+				n, soft, twice, gap * 1e6, want * 1e6
+			exit !(n > 0 && !soft && twice > 0 && gap >= want * 0.999)
+		}' /tmp/link.trace
+}
+
 # Bring our driver up on the software link with the responder serving it.
 # Sets HOST_BUS and BMC_BUS.
 link_up() {
-	insmod $MOD/ssif_link.ko || return 1
+	load_link || return 1
+	echo "link: $(cd /sys/module/ssif_link/parameters && for p in hardirq bus_khz garbage links; do printf '%s=%s ' $p "$(cat $p)"; done)"
 	BMC_BUS=$(bus_of ssif-link-bmc) && HOST_BUS=$(bus_of ssif-link-host) || return 1
 	echo ipmi-ssif-host 0x1010 > /sys/bus/i2c/devices/i2c-$BMC_BUS/new_device
 	wait_for /dev/ipmi-ssif-host || return 1

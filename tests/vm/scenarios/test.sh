@@ -48,6 +48,7 @@ check timeout_attribute_accepts_250 sh -c 'echo 250 > '$TMO' && [ "$(cat '$TMO')
 echo 500 > $TMO
 check file_abi ssif-vmtest abi "$HOST_BUS" "$(counters_file "$BMC_BUS")"
 start_responder
+check link_delivers_like_i2c_aspeed link_like_aspeed "$BMC_BUS" "$HOST_BUS"
 check bus_level_sequences ssif-vmtest "$HOST_BUS" "$(counters_file "$BMC_BUS")"
 
 echo "== phase: end to end with ipmi_ssif + ipmitool"

@@ -2,38 +2,63 @@
 /*
  * ssif_link: a software SMBus wire for testing SSIF inside one VM (test-only).
  *
- * Creates two I2C adapters. "ssif-link-host" is a master: every transfer on it is
- * delivered byte by byte as I2C target events to the target registered on
+ * Creates pairs of I2C adapters. "ssif-link-host" is a master: every transfer on
+ * it is delivered byte by byte as I2C target events to the target registered on
  * "ssif-link-bmc", as a wire between a host's SMBus controller and the BMC's
- * Aspeed controller would. It reproduces what the Aspeed bus driver does:
- *  - an errno from WRITE_REQUESTED ACKs the address and NAKs the next byte (which
- *    the target still receives), and the master sees -EIO;
- *  - the return value of WRITE_RECEIVED is ignored;
+ * Aspeed controller would. links=N creates N such pairs; the first keeps those
+ * names, the others are "ssif-link-host-<i>" and "ssif-link-bmc-<i>" (i = 1..N-1).
+ *
+ * It behaves like Linux's Aspeed bus driver (aspeed_i2c_slave_irq):
+ *  - events are delivered from hard interrupt context (an irq_work per bus
+ *    event, raised by a hard hrtimer when the bus time is over) while the
+ *    master's transfer waits for the last one;
+ *    hardirq=0 delivers them from the master's process context with interrupts
+ *    off instead, as this link did before;
+ *  - bytes take the time of a bus at bus_khz (default 100: 90 us per byte
+ *    and ACK), measured from the end of the previous callback, since the
+ *    controller stretches the clock until its interrupt has been handled;
+ *    bus_khz=0 sends them back to back;
+ *  - an errno from WRITE_REQUESTED ACKs the address and NAKs the next byte
+ *    (which the target still receives), and the master sees -EIO; the return
+ *    value of every other event is ignored;
+ *  - WRITE_REQUESTED and READ_REQUESTED get the address byte in val, as
+ *    i2c-aspeed passes the byte it received; for STOP and READ_PROCESSED, where
+ *    i2c-aspeed leaves val unset, val holds a changing pattern (garbage=0: 0);
  *  - a read is READ_REQUESTED for the first byte, READ_PROCESSED for each
- *    further byte; the last byte is NAKed by the master, so no event follows it;
- *  - events run with interrupts off and under the bus lock that unreg_slave
- *    takes, as in the Aspeed interrupt handler.
+ *    further byte; the master NAKs the last byte, which i2c-aspeed turns into a
+ *    STOP, and the STOP condition that follows gives a second STOP;
+ *  - events run with interrupts off and under the lock that unreg_slave takes,
+ *    as in the Aspeed interrupt handler.
  * SMBus block reads (I2C_M_RECV_LEN) and PEC work through the I2C core's
  * emulation on top of master_xfer.
  *
- * Faults for the fault campaign, one-shot, set through module parameters:
+ * Faults for the fault campaign, one-shot, set through module parameters (the
+ * next transfer on any link takes them):
  *  fault_corrupt=N   XOR 0x01 into byte N (0 = command) of the next write
  *  fault_truncate=N  cut the next write after N bytes (STOP follows)
- *  fault_no_stop=1   end the next transfer without STOP
+ *  fault_no_stop=1   end the next transfer without the STOP condition
  *
- * For profiling, /sys/kernel/debug/ssif_link/target_time gives, per target event
- * type, the number of events delivered and the nanoseconds spent in the target's
- * callback (since load; readers take differences).
+ * For profiling, /sys/kernel/debug/ssif_link/target_time (target_time-<i> for
+ * the others) gives, per target event type, the number of events delivered and
+ * the nanoseconds spent in the target's callback (since load; readers take
+ * differences). Only the callback is timed, not the bus time around it.
  *
  * Written in C because the Rust I2C abstractions of Linux 7.3 cannot create an
  * adapter or an i2c_algorithm; in Rust this module would be all raw bindings.
  */
 
+#include <linux/completion.h>
 #include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/hrtimer.h>
 #include <linux/i2c.h>
+#include <linux/irq_work.h>
 #include <linux/ktime.h>
 #include <linux/module.h>
+#include <linux/slab.h>
 #include <linux/spinlock.h>
+
+#define MAX_LINKS 8
 
 static int fault_corrupt = -1;
 module_param(fault_corrupt, int, 0600);
@@ -44,6 +69,26 @@ MODULE_PARM_DESC(fault_truncate, "Cut the next write after this many bytes (-1: 
 static bool fault_no_stop;
 module_param(fault_no_stop, bool, 0600);
 MODULE_PARM_DESC(fault_no_stop, "End the next transfer without STOP");
+static bool hardirq = true;
+module_param(hardirq, bool, 0644);
+MODULE_PARM_DESC(hardirq, "Deliver target events from hard IRQ context (default Y)");
+static unsigned int bus_khz = 100;
+module_param(bus_khz, uint, 0644);
+MODULE_PARM_DESC(bus_khz, "Bus clock in kHz that paces the bytes (default 100; 0: no delay)");
+static bool garbage = true;
+module_param(garbage, bool, 0644);
+MODULE_PARM_DESC(garbage, "Changing garbage in val where i2c-aspeed leaves it unset (default Y)");
+static unsigned int nr_links = 1;
+module_param_named(links, nr_links, uint, 0400);
+MODULE_PARM_DESC(links, "Number of host/BMC adapter pairs (1.." __stringify(MAX_LINKS) ")");
+
+/* Where the transfer in flight is: the next step of link_step(). */
+enum link_phase {
+	PHASE_ADDRESS,	/* address of msgs[msg] */
+	PHASE_DATA,	/* byte pos of msgs[msg] */
+	PHASE_NAK_STOP,	/* the master NAKed the last read byte */
+	PHASE_STOP,	/* the STOP condition */
+};
 
 struct ssif_link {
 	struct i2c_adapter host;
@@ -53,91 +98,240 @@ struct ssif_link {
 	/* Per event type: events delivered and time in the callback (under lock). */
 	u64 calls[I2C_SLAVE_STOP + 1];
 	u64 ns[I2C_SLAVE_STOP + 1];
-	struct dentry *debugfs;
+	u8 garbage;			/* the next undefined val */
+
+	/*
+	 * The transfer in flight (the I2C core runs one at a time per adapter):
+	 * set up by link_xfer, then advanced only by link_step.
+	 */
+	struct hrtimer timer;		/* the bus time until the next event */
+	struct irq_work work;		/* delivers the next event */
+	struct completion done;
+	unsigned int bit_ns;		/* 0: no bus time */
+	struct i2c_msg *msgs;
+	int num;
+	int msg;
+	int pos;
+	enum link_phase phase;
+	int ret;
+	bool refused;			/* WRITE_REQUESTED returned an errno */
+	bool no_stop;
+	int corrupt;
+	int truncate;
 };
 
-static struct ssif_link *link;
+static struct ssif_link *links;
+static struct dentry *debugfs_dir;
 
 /* Delivers one event; -ENODEV if no target answers at @addr. */
-static int link_event(u16 addr, enum i2c_slave_event event, u8 *val)
+static int link_event(struct ssif_link *l, u16 addr, enum i2c_slave_event event, u8 *val)
 {
 	unsigned long flags;
 	int ret;
 
-	spin_lock_irqsave(&link->lock, flags);
-	if (!link->target || link->target->addr != addr)
+	spin_lock_irqsave(&l->lock, flags);
+	if (!l->target || l->target->addr != addr) {
 		ret = -ENODEV;
-	else {
+	} else {
 		u64 t0 = ktime_get_ns();
 
-		ret = i2c_slave_event(link->target, event, val);
-		link->ns[event] += ktime_get_ns() - t0;
-		link->calls[event]++;
+		ret = i2c_slave_event(l->target, event, val);
+		l->ns[event] += ktime_get_ns() - t0;
+		l->calls[event]++;
 	}
-	spin_unlock_irqrestore(&link->lock, flags);
+	spin_unlock_irqrestore(&l->lock, flags);
 	return ret;
 }
 
-static int link_write(struct i2c_msg *msg)
+/* What i2c-aspeed passes where it sets no val: whatever its stack held. */
+static u8 undefined_val(struct ssif_link *l)
 {
-	int corrupt = xchg(&fault_corrupt, -1);
-	int truncate = xchg(&fault_truncate, -1);
-	u8 val = 0;
-	int i, ret;
-
-	ret = link_event(msg->addr, I2C_SLAVE_WRITE_REQUESTED, &val);
-	if (ret == -ENODEV)
-		return -ENXIO;
-	if (ret < 0) {
-		/* Aspeed: address ACKed, next byte NAKed but still received. */
-		if (msg->len) {
-			val = msg->buf[0];
-			link_event(msg->addr, I2C_SLAVE_WRITE_RECEIVED, &val);
-		}
-		return -EIO;
-	}
-	for (i = 0; i < msg->len; i++) {
-		if (i == truncate)
-			return -EIO;
-		val = msg->buf[i] ^ (i == corrupt ? 0x01 : 0);
-		/* Aspeed ignores this return value. */
-		link_event(msg->addr, I2C_SLAVE_WRITE_RECEIVED, &val);
-	}
-	return 0;
+	if (!garbage)
+		return 0;
+	l->garbage = l->garbage * 73 + 0x2b;
+	return l->garbage;
 }
 
-static int link_read(struct i2c_msg *msg)
+/* The step after the last byte of msgs[msg]: repeated START or STOP, in bits. */
+static int link_next_msg(struct ssif_link *l)
 {
-	u8 val = 0;
-	int i, ret;
+	/* The faults apply to the first write message only. */
+	if (!(l->msgs[l->msg].flags & I2C_M_RD))
+		l->corrupt = l->truncate = -1;
+	if (++l->msg < l->num) {
+		l->phase = PHASE_ADDRESS;
+		return 1 + 9;
+	}
+	l->phase = PHASE_STOP;
+	return 1;
+}
 
-	ret = link_event(msg->addr, I2C_SLAVE_READ_REQUESTED, &val);
+static int link_address(struct ssif_link *l, struct i2c_msg *m)
+{
+	u8 val = m->addr << 1 | !!(m->flags & I2C_M_RD);
+	int ret;
+
+	l->pos = 0;
+	if (m->flags & I2C_M_RD) {
+		ret = link_event(l, m->addr, I2C_SLAVE_READ_REQUESTED, &val);
+		if (ret == -ENODEV)
+			goto nak;
+		m->buf[0] = val;
+		l->pos = 1;
+		if (m->flags & I2C_M_RECV_LEN) {
+			if (val > I2C_SMBUS_BLOCK_MAX) {
+				l->ret = -EPROTO;
+				l->phase = PHASE_NAK_STOP;
+				return 9;
+			}
+			m->len += val;
+		}
+		l->phase = l->pos < m->len ? PHASE_DATA : PHASE_NAK_STOP;
+		return 9;
+	}
+	ret = link_event(l, m->addr, I2C_SLAVE_WRITE_REQUESTED, &val);
 	if (ret == -ENODEV)
-		return -ENXIO;
-	msg->buf[0] = val;
-	if (msg->flags & I2C_M_RECV_LEN) {
-		if (val > I2C_SMBUS_BLOCK_MAX)
-			return -EPROTO;
-		msg->len += val;
+		goto nak;
+	if (ret < 0) {
+		/* Aspeed: address ACKed, next byte NAKed but still received. */
+		l->refused = true;
+		if (!m->len) {
+			l->ret = -EIO;
+			l->phase = PHASE_STOP;
+			return 1;
+		}
 	}
-	for (i = 1; i < msg->len; i++) {
-		link_event(msg->addr, I2C_SLAVE_READ_PROCESSED, &val);
-		msg->buf[i] = val;
+	if (!m->len)
+		return link_next_msg(l);
+	l->phase = PHASE_DATA;
+	return 9;
+nak:
+	l->ret = -ENXIO;
+	l->phase = PHASE_STOP;
+	return 1;
+}
+
+/*
+ * Runs the next step of the transfer in flight. Returns the bus time until the
+ * step after, in bit periods, or -1 when the transfer is over.
+ */
+static int link_step(struct ssif_link *l)
+{
+	struct i2c_msg *m = &l->msgs[l->msg];
+	u8 val;
+
+	switch (l->phase) {
+	case PHASE_ADDRESS:
+		return link_address(l, m);
+	case PHASE_DATA:
+		if (m->flags & I2C_M_RD) {
+			val = undefined_val(l);
+			link_event(l, m->addr, I2C_SLAVE_READ_PROCESSED, &val);
+			m->buf[l->pos++] = val;
+			if (l->pos == m->len)
+				l->phase = PHASE_NAK_STOP;
+			return 9;
+		}
+		if (l->pos == l->truncate) {
+			l->ret = -EIO;
+			l->phase = PHASE_STOP;
+			return 1;
+		}
+		val = m->buf[l->pos] ^ (l->pos == l->corrupt ? 0x01 : 0);
+		/* Aspeed ignores this return value. */
+		link_event(l, m->addr, I2C_SLAVE_WRITE_RECEIVED, &val);
+		l->pos++;
+		if (l->refused) {
+			l->ret = -EIO;
+			l->phase = PHASE_STOP;
+			return 1;
+		}
+		if (l->pos < m->len)
+			return 9;
+		return link_next_msg(l);
+	case PHASE_NAK_STOP:
+		/* i2c-aspeed: TX NAK after READ_PROCESSED is a STOP... */
+		val = undefined_val(l);
+		link_event(l, m->addr, I2C_SLAVE_STOP, &val);
+		if (!l->ret)
+			return link_next_msg(l);
+		l->phase = PHASE_STOP;
+		return 1;
+	case PHASE_STOP:
+		/* ...and so is the STOP condition that follows it. */
+		if (!l->no_stop) {
+			val = undefined_val(l);
+			link_event(l, l->msgs[0].addr, I2C_SLAVE_STOP, &val);
+		}
+		return -1;
 	}
-	return 0;
+	return -1;
+}
+
+/*
+ * One bus event (or, with no bus time, all of them) in hard IRQ context. An
+ * irq_work without IRQ_WORK_HARD_IRQ, not the hard hrtimer itself: that is the
+ * context of i2c-aspeed's handler (a plain request_irq, threaded under
+ * PREEMPT_RT), where lockdep allows spinlock_t. In a hard hrtimer only raw
+ * spinlocks are valid, which no target driver (ours or upstream's) uses.
+ */
+static void link_work_fn(struct irq_work *work)
+{
+	struct ssif_link *l = container_of(work, struct ssif_link, work);
+	int bits;
+
+	do
+		bits = link_step(l);
+	while (bits >= 0 && !l->bit_ns);
+	if (bits < 0)
+		complete(&l->done);
+	else
+		hrtimer_start(&l->timer, ns_to_ktime((u64)bits * l->bit_ns), HRTIMER_MODE_REL_HARD);
+}
+
+/* The bus time is over: the controller raises its interrupt. */
+static enum hrtimer_restart link_timer_fn(struct hrtimer *t)
+{
+	struct ssif_link *l = container_of(t, struct ssif_link, timer);
+
+	irq_work_queue(&l->work);
+	return HRTIMER_NORESTART;
 }
 
 static int link_xfer(struct i2c_adapter *adap, struct i2c_msg *msgs, int num)
 {
-	bool no_stop = xchg(&fault_no_stop, false);
-	u8 val = 0;
-	int i, ret = 0;
+	struct ssif_link *l = i2c_get_adapdata(adap);
+	unsigned int khz = READ_ONCE(bus_khz);
+	int bits = 1 + 9;	/* START and the address byte */
 
-	for (i = 0; i < num && !ret; i++)
-		ret = msgs[i].flags & I2C_M_RD ? link_read(&msgs[i]) : link_write(&msgs[i]);
-	if (!no_stop)
-		link_event(msgs[0].addr, I2C_SLAVE_STOP, &val);
-	return ret ? ret : num;
+	l->msgs = msgs;
+	l->num = num;
+	l->msg = 0;
+	l->phase = PHASE_ADDRESS;
+	l->ret = 0;
+	l->refused = false;
+	l->no_stop = xchg(&fault_no_stop, false);
+	l->corrupt = xchg(&fault_corrupt, -1);
+	l->truncate = xchg(&fault_truncate, -1);
+	l->bit_ns = khz ? DIV_ROUND_UP(NSEC_PER_MSEC, khz) : 0;
+
+	if (READ_ONCE(hardirq)) {
+		reinit_completion(&l->done);
+		if (l->bit_ns)
+			hrtimer_start(&l->timer, ns_to_ktime((u64)bits * l->bit_ns),
+				      HRTIMER_MODE_REL_HARD);
+		else
+			irq_work_queue(&l->work);
+		/* Bounded: a transfer is at most a few hundred bus bytes. */
+		wait_for_completion(&l->done);
+	} else {
+		do {
+			if (l->bit_ns)
+				fsleep(DIV_ROUND_UP(bits * l->bit_ns, NSEC_PER_USEC));
+			bits = link_step(l);
+		} while (bits >= 0);
+	}
+	return l->ret ? l->ret : num;
 }
 
 static u32 link_host_func(struct i2c_adapter *adap)
@@ -157,27 +351,29 @@ static u32 link_bmc_func(struct i2c_adapter *adap)
 
 static int link_reg_slave(struct i2c_client *client)
 {
+	struct ssif_link *l = i2c_get_adapdata(client->adapter);
 	unsigned long flags;
 	int ret = 0;
 
 	if (client->flags & I2C_CLIENT_TEN)
 		return -EAFNOSUPPORT;
-	spin_lock_irqsave(&link->lock, flags);
-	if (link->target)
+	spin_lock_irqsave(&l->lock, flags);
+	if (l->target)
 		ret = -EBUSY;
 	else
-		link->target = client;
-	spin_unlock_irqrestore(&link->lock, flags);
+		l->target = client;
+	spin_unlock_irqrestore(&l->lock, flags);
 	return ret;
 }
 
 static int link_unreg_slave(struct i2c_client *client)
 {
+	struct ssif_link *l = i2c_get_adapdata(client->adapter);
 	unsigned long flags;
 
-	spin_lock_irqsave(&link->lock, flags);
-	link->target = NULL;
-	spin_unlock_irqrestore(&link->lock, flags);
+	spin_lock_irqsave(&l->lock, flags);
+	l->target = NULL;
+	spin_unlock_irqrestore(&l->lock, flags);
 	return 0;
 }
 
@@ -202,59 +398,104 @@ static int target_time_show(struct seq_file *s, void *unused)
 		[I2C_SLAVE_WRITE_RECEIVED] = "write_received",
 		[I2C_SLAVE_STOP] = "stop",
 	};
+	struct ssif_link *l = s->private;
 	u64 calls[ARRAY_SIZE(names)], ns[ARRAY_SIZE(names)];
 	unsigned long flags;
 	int i;
 
-	spin_lock_irqsave(&link->lock, flags);
-	memcpy(calls, link->calls, sizeof(calls));
-	memcpy(ns, link->ns, sizeof(ns));
-	spin_unlock_irqrestore(&link->lock, flags);
+	spin_lock_irqsave(&l->lock, flags);
+	memcpy(calls, l->calls, sizeof(calls));
+	memcpy(ns, l->ns, sizeof(ns));
+	spin_unlock_irqrestore(&l->lock, flags);
 	for (i = 0; i < ARRAY_SIZE(names); i++)
 		seq_printf(s, "%s %llu %llu\n", names[i], calls[i], ns[i]);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(target_time);
 
-static int __init ssif_link_init(void)
+/* The first link's names have no suffix, so that one link looks as it always did. */
+static void link_name(char *buf, size_t size, const char *base, int i)
 {
+	if (i)
+		snprintf(buf, size, "%s-%d", base, i);
+	else
+		strscpy(buf, base, size);
+}
+
+static int link_add(struct ssif_link *l, int i)
+{
+	char name[32];
 	int ret;
 
-	link = kzalloc(sizeof(*link), GFP_KERNEL);
-	if (!link)
-		return -ENOMEM;
-	spin_lock_init(&link->lock);
+	spin_lock_init(&l->lock);
+	init_completion(&l->done);
+	hrtimer_setup(&l->timer, link_timer_fn, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	init_irq_work(&l->work, link_work_fn);
 
-	link->bmc.owner = THIS_MODULE;
-	link->bmc.algo = &link_bmc_algo;
-	strscpy(link->bmc.name, "ssif-link-bmc", sizeof(link->bmc.name));
-	link->host.owner = THIS_MODULE;
-	link->host.algo = &link_host_algo;
-	link->host.retries = 0;
-	strscpy(link->host.name, "ssif-link-host", sizeof(link->host.name));
+	l->bmc.owner = THIS_MODULE;
+	l->bmc.algo = &link_bmc_algo;
+	link_name(l->bmc.name, sizeof(l->bmc.name), "ssif-link-bmc", i);
+	i2c_set_adapdata(&l->bmc, l);
+	l->host.owner = THIS_MODULE;
+	l->host.algo = &link_host_algo;
+	l->host.retries = 0;
+	link_name(l->host.name, sizeof(l->host.name), "ssif-link-host", i);
+	i2c_set_adapdata(&l->host, l);
 
-	ret = i2c_add_adapter(&link->bmc);
+	ret = i2c_add_adapter(&l->bmc);
 	if (ret)
-		goto free;
-	ret = i2c_add_adapter(&link->host);
-	if (ret)
-		goto del_bmc;
-	link->debugfs = debugfs_create_dir("ssif_link", NULL);
-	debugfs_create_file("target_time", 0400, link->debugfs, NULL, &target_time_fops);
+		return ret;
+	ret = i2c_add_adapter(&l->host);
+	if (ret) {
+		i2c_del_adapter(&l->bmc);
+		return ret;
+	}
+	link_name(name, sizeof(name), "target_time", i);
+	debugfs_create_file(name, 0400, debugfs_dir, l, &target_time_fops);
 	return 0;
-del_bmc:
-	i2c_del_adapter(&link->bmc);
-free:
-	kfree(link);
+}
+
+static void link_del(struct ssif_link *l)
+{
+	i2c_del_adapter(&l->host);
+	i2c_del_adapter(&l->bmc);
+	/* No transfer can be in flight once the host adapter is gone. */
+	hrtimer_cancel(&l->timer);
+	irq_work_sync(&l->work);
+}
+
+static int __init ssif_link_init(void)
+{
+	int i, ret;
+
+	if (nr_links < 1 || nr_links > MAX_LINKS)
+		return -EINVAL;
+	links = kcalloc(nr_links, sizeof(*links), GFP_KERNEL);
+	if (!links)
+		return -ENOMEM;
+	debugfs_dir = debugfs_create_dir("ssif_link", NULL);
+	for (i = 0; i < nr_links; i++) {
+		ret = link_add(&links[i], i);
+		if (ret)
+			goto undo;
+	}
+	return 0;
+undo:
+	while (i--)
+		link_del(&links[i]);
+	debugfs_remove(debugfs_dir);
+	kfree(links);
 	return ret;
 }
 
 static void __exit ssif_link_exit(void)
 {
-	debugfs_remove(link->debugfs);
-	i2c_del_adapter(&link->host);
-	i2c_del_adapter(&link->bmc);
-	kfree(link);
+	int i;
+
+	debugfs_remove(debugfs_dir);
+	for (i = 0; i < nr_links; i++)
+		link_del(&links[i]);
+	kfree(links);
 }
 
 module_init(ssif_link_init);

@@ -1238,6 +1238,72 @@ fn serve_until(dev: &Dev, enables: &mut u8, is_it: impl Fn(&[u8]) -> bool) -> Ve
     panic!("the request never came");
 }
 
+/// `ssif-vmtest pending`: whether a request can be read from the misc device now, without
+/// waiting. Prints `pending: none` (exit 0) or `pending: <bytes>` (exit 1, the request
+/// consumed); exit 2 if the device cannot be opened.
+fn pending() -> ! {
+    let dev = Dev::open(libc::O_NONBLOCK).unwrap_or_else(|e| {
+        println!("pending: open: errno {e}");
+        std::process::exit(2)
+    });
+    match dev.read(260) {
+        Err(libc::EAGAIN) => {
+            println!("pending: none");
+            std::process::exit(0)
+        }
+        Err(e) => {
+            println!("pending: read: errno {e}");
+            std::process::exit(2)
+        }
+        Ok(msg) => {
+            println!("pending: {msg:02x?}");
+            std::process::exit(1)
+        }
+    }
+}
+
+/// `ssif-vmtest flood BUS ADDR N HEX...`: N raw writes to ADDR on `/dev/i2c-BUS`, back to
+/// back, cycling through the messages HEX... (each a string of hex bytes), as fast as this
+/// process can send them. Prints `flood: sent=<n> failed=<n> first_error=<e>`; exit 1 if
+/// any failed.
+fn flood(args: &[String]) -> ! {
+    let parse = |s: &String| u32::from_str_radix(s.trim_start_matches("0x"), 16).ok();
+    let (Some(bus), Some(addr), Some(n)) = (
+        args.first().and_then(|b| b.parse().ok()),
+        args.get(1).and_then(parse),
+        args.get(2).and_then(|n| n.parse::<usize>().ok()),
+    ) else {
+        eprintln!("usage: ssif-vmtest flood BUS ADDR N HEX...");
+        std::process::exit(2)
+    };
+    let msgs: Vec<Vec<u8>> = args[3..]
+        .iter()
+        .map(|h| {
+            (0..h.len() / 2)
+                .filter_map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).ok())
+                .collect()
+        })
+        .collect();
+    if msgs.is_empty() {
+        println!("flood: sent=0 failed=0 first_error=none");
+        std::process::exit(0)
+    }
+    let smbus = Smbus::open(bus, addr as u16).expect("open i2c bus");
+    let (mut sent, mut failed, mut first) = (0, 0, None);
+    for msg in msgs.iter().cycle().take(n) {
+        match smbus.raw_write(msg) {
+            Ok(()) => sent += 1,
+            Err(e) => {
+                failed += 1;
+                first.get_or_insert(e.to_string());
+            }
+        }
+    }
+    let first = first.unwrap_or_else(|| "none".into());
+    println!("flood: sent={sent} failed={failed} first_error={first:?}");
+    std::process::exit(i32::from(failed > 0))
+}
+
 fn main() {
     let mut args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("late-answer") {
@@ -1254,6 +1320,12 @@ fn main() {
     }
     if args.get(1).map(String::as_str) == Some("wakeup") {
         wakeup(&args[2..]);
+    }
+    if args.get(1).map(String::as_str) == Some("pending") {
+        pending();
+    }
+    if args.get(1).map(String::as_str) == Some("flood") {
+        flood(&args[2..]);
     }
     let abi = args.get(1).map(String::as_str) == Some("abi");
     if abi {
