@@ -128,6 +128,65 @@ check unbind_with_file_open sh -c '
 	! cat <&3 2>/dev/null'
 check rmmod_after_unbind rmmod ssif_bmc
 check insmod_rmmod_cycles sh -c 'for i in 1 2 3 4 5; do insmod '$MOD'/ssif_bmc_rs.ko && rmmod ssif_bmc || exit 1; done'
+
+echo "== phase: two SSIF devices served at once (two hosts, two links, two responders)"
+rmmod ssif_link
+load_link links=2
+insmod $MOD/ssif_bmc_rs.ko
+wait_for /dev/ipmi-ssif-host
+# The DT device took the default name: free it, so the first link device gets it.
+echo 4-1010 > /sys/bus/i2c/drivers/ssif_bmc/unbind
+B0=$(bus_of ssif-link-bmc) H0=$(bus_of ssif-link-host)
+B1=$(bus_of ssif-link-bmc-1) H1=$(bus_of ssif-link-host-1)
+echo ipmi-ssif-host 0x1010 > /sys/bus/i2c/devices/i2c-$B0/new_device
+echo ipmi-ssif-host 0x1010 > /sys/bus/i2c/devices/i2c-$B1/new_device
+check first_link_device_gets_the_default_name wait_for /dev/ipmi-ssif-host
+check second_link_device_named_after_its_i2c_device wait_for /dev/ipmi-ssif-host-$B1-1010
+: > /tmp/responder.log
+ssif-responder --device /dev/ipmi-ssif-host 2>>/tmp/responder.log &
+R0=$!
+ssif-responder --device /dev/ipmi-ssif-host-$B1-1010 2>>/tmp/responder.log &
+R1=$!
+# One host driver per link; each gets its own /dev/ipmiN.
+ipmi_dev_for() { # i2c device of a host driver -> its /dev/ipmiN
+	n=50
+	while [ $n -gt 0 ]; do
+		d=$(ls -d /sys/bus/i2c/devices/$1/ipmi/ipmi* 2>/dev/null | head -n1)
+		[ -n "$d" ] && { echo "/dev/${d##*/}"; return 0; }
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+echo ipmi_ssif 0x10 > /sys/bus/i2c/devices/i2c-$H0/new_device
+echo ipmi_ssif 0x10 > /sys/bus/i2c/devices/i2c-$H1/new_device
+D0=$(ipmi_dev_for $H0-0010) D1=$(ipmi_dev_for $H1-0010)
+echo "host devices: $D0 (bus $H0) $D1 (bus $H1)"
+check two_host_drivers_each_have_a_device sh -c '[ -c "'$D0'" ] && [ -c "'$D1'" ] && [ "'$D0'" != "'$D1'" ]'
+# echo_loop DEVICE TAG: 20 echoes of [TAG i] through DEVICE; prints how many came back right.
+echo_loop() {
+	el_ok=0 el_i=0
+	while [ $el_i -lt 20 ]; do
+		el_got=$(ipmitool -I open -d "${1#/dev/ipmi}" raw 0x30 0x01 "$2" $el_i 2>&1 | tr -s ' \n' ' ' | sed 's/^ //; s/ $//')
+		[ "$el_got" = "$(printf '%02x %02x' "$2" $el_i)" ] && el_ok=$((el_ok + 1))
+		el_i=$((el_i + 1))
+	done
+	echo $el_ok
+}
+echo_loop "$D0" 0x11 > /tmp/loop0 &
+L0=$!
+echo_loop "$D1" 0x22 > /tmp/loop1 &
+L1=$!
+wait $L0 $L1
+echo "echoes right: $(cat /tmp/loop0) via $D0, $(cat /tmp/loop1) via $D1"
+check interleaved_traffic_each_device_answers_its_own_host sh -c '[ "$(cat /tmp/loop0)" = 20 ] && [ "$(cat /tmp/loop1)" = 20 ]'
+check both_devices_counted_their_requests sh -c '
+	[ "$(awk "\$1 == \"requests\" { print \$2 }" /sys/kernel/debug/ssif_bmc-'$B0'-0010/counters)" -ge 20 ] &&
+	[ "$(awk "\$1 == \"requests\" { print \$2 }" /sys/kernel/debug/ssif_bmc-'$B1'-0010/counters)" -ge 20 ]'
+echo 0x10 > /sys/bus/i2c/devices/i2c-$H0/delete_device
+echo 0x10 > /sys/bus/i2c/devices/i2c-$H1/delete_device
+kill $R0 $R1; wait $R0 $R1 2>/dev/null
+check rmmod_with_two_devices rmmod ssif_bmc
 check no_kernel_splat no_splat
 check no_kmemleak_reports no_leaks
 summary
