@@ -4,6 +4,8 @@
 # built kernel, our dtb and initramfs, run /scenarios/SCENARIO.sh, save the
 # console to LOG. Exits 0 if the guest reported the scenario's rc=0, 1 if it
 # reported a failure, 124 on timeout, 3 if the guest died without a report.
+# EXTRA_QEMU adds QEMU options (the deterministic benchmark's -icount), EXTRA_APPEND
+# kernel command-line arguments.
 . "$(dirname "$0")/lib.sh"
 
 scenario=$1
@@ -12,7 +14,8 @@ limit=${3:-600}
 KB=$(kbuild_dir)
 OUT="$OUT_DIR"
 stage "vm: booting ast2600-evb, scenario '$scenario' (timeout ${limit}s, console log $log)"
-qemu-system-arm -M ast2600-evb -m 1G -nographic -no-reboot \
+# shellcheck disable=SC2086 # EXTRA_QEMU: further QEMU options, split on spaces
+qemu-system-arm -M ast2600-evb -m 1G -nographic -no-reboot ${EXTRA_QEMU:-} \
 	-kernel "$KB/arch/arm/boot/zImage" -dtb "${DTB:-$OUT/ssif-bmc.dtb}" -initrd "$OUT/initramfs.cpio.gz" \
 	-append "console=ttyS4,115200n8 rdinit=/init panic=-1 ssif.scenario=$scenario ${EXTRA_APPEND:-}" \
 	</dev/null >"$log" 2>&1 &
