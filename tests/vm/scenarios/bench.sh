@@ -52,7 +52,7 @@ icount_bench() {
 }
 if grep -q 'ssif\.icount=1' /proc/cmdline; then
 	TXNS=$(sed -n 's/.*ssif\.txns=\([0-9]*\).*/\1/p' /proc/cmdline)
-	TXNS=${TXNS:-1000}
+	TXNS=${TXNS:-100}
 	icount_bench
 	check no_kernel_splat no_splat
 	summary

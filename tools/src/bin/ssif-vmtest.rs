@@ -1020,14 +1020,12 @@ struct OpTimes {
     write: Duration,
 }
 
-/// `icount-ops BUS WORKLOAD N`: for the deterministic benchmark, the driver's costs per
-/// transaction with everything on one CPU and the other idle. Under `-icount` QEMU runs the
-/// vCPUs in turn on one thread and advances the clock by the instructions of both, and a
-/// wake-up of the other vCPU hands the thread over to it at once: a window timed on one
-/// CPU while the other runs includes the other's instructions. So here one process plays
-/// both sides, as the responder would: the request over the bus, `poll()` (`POLLIN`, ready),
-/// `read()` of it and `write()` of the answer on the device, the response read back over the
-/// bus. After a warm-up, `N` transactions. Prints
+/// `icount-ops BUS WORKLOAD N`: for the deterministic benchmark, the driver's file operations
+/// and callbacks per transaction with one process playing both sides and nothing else
+/// running: the request over the bus, `poll()` (`POLLIN`, ready), `read()` of it and
+/// `write()` of the answer on the device, the response read back over the bus. So each file
+/// call is timed alone, and the callbacks are those of a request and its response with no
+/// NAKed poll and nobody to wake. After a warm-up, `N` transactions. Prints
 /// `ops: n=<n> events=<per transaction> cb_ns=<callbacks per transaction>
 /// link_overhead_ns=<per event> poll_ns=.. read_ns=.. write_ns=.. user_overhead_ns=<per window>
 /// cb_<event>=<events per transaction>x<ns per event>`; the `_ns` figures are raw, the
