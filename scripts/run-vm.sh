@@ -5,7 +5,8 @@
 # console to LOG. Exits 0 if the guest reported the scenario's rc=0, 1 if it
 # reported a failure, 124 on timeout, 3 if the guest died without a report.
 # SSIF_QEMU names another qemu-system-arm binary; SSIF_QEMU_ARGS adds arguments
-# (for instance -L and -device for the i2c-echo tier, scripts/i2c-echo.sh).
+# (-L and -device for the i2c-echo tier, scripts/i2c-echo.sh; -icount for the
+# deterministic benchmark), EXTRA_APPEND kernel command-line arguments.
 . "$(dirname "$0")/lib.sh"
 
 scenario=$1

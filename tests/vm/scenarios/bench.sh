@@ -5,6 +5,7 @@
 # Prints `benchrun: driver=<rust|c> workload=<w> round=<r> tps=.. p99_us=..`, and per round
 # and driver `fileopsrun: driver=.. round=.. workload=.. read_us=.. write_us=..`: the file
 # operations timed alone, with no responder and nothing concurrent (`ssif-vmtest fileops`).
+# With ssif.icount=1 on the command line, the deterministic benchmark instead (below).
 . /scenarios/lib.sh
 SECS=$(sed -n 's/.*ssif\.secs=\([0-9]*\).*/\1/p' /proc/cmdline)
 SECS=${SECS:-10}
@@ -15,6 +16,48 @@ load_link
 BMC_BUS=$(bus_of ssif-link-bmc)
 HOST_BUS=$(bus_of ssif-link-host)
 echo ipmi-ssif-host 0x1010 > /sys/bus/i2c/devices/i2c-$BMC_BUS/new_device
+
+# The deterministic benchmark (ssif.icount=1: QEMU runs with -icount shift=0,sleep=off, so
+# the guest's clock counts instructions, and the guest runs on one CPU, maxcpus=1). Per
+# round, workload and driver, for a fixed number of transactions: the file operations and
+# the callbacks of a request and its response with one process playing both sides
+# (`ssif-vmtest icount-ops`), then whole transactions with the responder answering
+# (`ssif-vmtest txn`). Prints `calibrate:` once and per measurement
+# `icountrun: driver=<d> workload=<w> round=<r> ops: ... txn: ...`.
+icount_bench() {
+	ssif-vmtest calibrate
+	check calibrated [ $? = 0 ]
+	round=0
+	while [ $round -lt "$ROUNDS" ]; do
+		round=$((round + 1))
+		for w in get_device_id_pec multipart_250; do
+			case $((round % 2)) in 0) order="c rust" ;; *) order="rust c" ;; esac
+			for drv in $order; do
+				check "icount_${drv}_${w}_round${round}_loaded" load_driver $drv
+				ops=$(ssif-vmtest icount-ops "$HOST_BUS" $w "$TXNS")
+				check "icount_${drv}_${w}_round${round}_ops" [ $? = 0 ]
+				: > /tmp/responder.log
+				ssif-responder 2>>/tmp/responder.log &
+				pid=$!
+				wait_serving
+				txn=$(ssif-vmtest txn "$HOST_BUS" $w "$TXNS")
+				check "icount_${drv}_${w}_round${round}_txn" [ $? = 0 ]
+				kill -TERM $pid
+				wait $pid
+				check "icount_${drv}_${w}_round${round}_unloaded" rmmod ssif_bmc
+				echo "icountrun: driver=$drv workload=$w round=$round $ops $txn"
+			done
+		done
+	done
+}
+if grep -q 'ssif\.icount=1' /proc/cmdline; then
+	TXNS=$(sed -n 's/.*ssif\.txns=\([0-9]*\).*/\1/p' /proc/cmdline)
+	TXNS=${TXNS:-100}
+	icount_bench
+	check no_kernel_splat no_splat
+	summary
+	exit
+fi
 # Per driver, workload and round: load the driver, start a responder, run the
 # client, stop the responder (SIGTERM: it prints its time in read() and write()),
 # unload. The module cannot be unloaded while the responder holds the file open.

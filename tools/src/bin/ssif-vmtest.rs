@@ -7,8 +7,9 @@
 //! `ssif-vmtest abi BUS COUNTERS_FILE` (the file ABI, with nobody else holding the device).
 //! Prints `vmtest: NAME ok|FAIL ...` per scenario and `vmtest: N passed, N failed`; exits
 //! non-zero on any failure. `ssif-vmtest faults|bench|fileops ...`: the fault campaign and the
-//! benchmark's two measurements (see those functions). `ssif-vmtest late-answer DEADLINE_MS`:
-//! a late answer through Linux's ipmi_ssif and ipmitool (see [`late_answer`]).
+//! benchmark's two measurements (see those functions); `calibrate`, `icount-ops`, `txn`: the
+//! deterministic benchmark's (`-icount`). `ssif-vmtest late-answer DEADLINE_MS`: a late answer
+//! through Linux's ipmi_ssif and ipmitool (see [`late_answer`]).
 
 use ssif_tools::{
     ipmi::answer,
@@ -662,9 +663,8 @@ impl ResponderSteps {
     }
 }
 
-/// Per target event type, the events delivered and nanoseconds in the target's callback, from
-/// the link's debugfs file (`None` without debugfs).
-fn target_time() -> Option<HashMap<String, (u64, u64)>> {
+/// The link's debugfs file: per line a name, a count and nanoseconds (`None` without debugfs).
+fn link_time_lines() -> Option<HashMap<String, (u64, u64)>> {
     let text = fs::read_to_string("/sys/kernel/debug/ssif_link/target_time").ok()?;
     text.lines()
         .map(|l| {
@@ -673,6 +673,24 @@ fn target_time() -> Option<HashMap<String, (u64, u64)>> {
             Some((name, (f.next()?.parse().ok()?, f.next()?.parse().ok()?)))
         })
         .collect()
+}
+
+/// The line of the link's file that is not an event type: the cost of its timing alone.
+const TIMING_OVERHEAD: &str = "timing_overhead";
+
+/// Per target event type, the events delivered and nanoseconds in the target's callback, from
+/// the link's debugfs file (`None` without debugfs).
+fn target_time() -> Option<HashMap<String, (u64, u64)>> {
+    let mut lines = link_time_lines()?;
+    lines.remove(TIMING_OVERHEAD);
+    Some(lines)
+}
+
+/// Nanoseconds that the link's timing of one event adds to it besides the callback (an empty
+/// window timed the same way), measured now; `None` if the link does not report it.
+fn link_timing_overhead_ns() -> Option<f64> {
+    let (n, ns) = *link_time_lines()?.get(TIMING_OVERHEAD)?;
+    Some(ns as f64 / n.max(1) as f64)
 }
 
 /// Busy and total jiffies of each CPU, from `/proc/stat`.
@@ -926,6 +944,232 @@ fn fileops(args: &[String]) -> ! {
     }
     if !ok {
         eprintln!("fileops: a call did not return what it should");
+    }
+    std::process::exit(i32::from(!ok));
+}
+
+/// The request and whether the bus uses PEC, per bench workload.
+fn workload(name: &str) -> Option<(Vec<u8>, bool)> {
+    match name {
+        "get_device_id_pec" => Some((GET_DEVICE_ID.to_vec(), true)),
+        "multipart_250" => Some((echo(&[0xa5; 248]), false)),
+        _ => None,
+    }
+}
+
+/// Runs `n` iterations of a loop of exactly two instructions (`subs`, `bne`).
+#[cfg(target_arch = "arm")]
+fn two_instruction_loop(n: u32) {
+    // SAFETY: only a register and the flags are used, and both are declared.
+    unsafe {
+        std::arch::asm!(
+            "2:",
+            "subs {0}, {0}, #1",
+            "bne 2b",
+            inout(reg) n => _,
+            options(nomem, nostack)
+        );
+    }
+}
+
+/// `calibrate`: guest instructions per nanosecond of the guest's clock, for the benchmark
+/// under `-icount shift=0`, where QEMU's virtual clock advances one nanosecond per
+/// instruction but the guest's clock need not run at that rate (the AST2600's generic timer
+/// claims 1.125 GHz and QEMU ticks it once per virtual nanosecond). Times chunks of a
+/// two-instruction loop on an otherwise idle guest and keeps the fastest chunk, the one no
+/// interrupt fell into. Prints `calibrate: insn_per_ns=<r> loop_insn=<n>`.
+fn calibrate() -> ! {
+    #[cfg(target_arch = "arm")]
+    {
+        const ITERATIONS: u32 = 1 << 20;
+        let mut fastest = u64::MAX;
+        for _ in 0..50 {
+            let t = stamps::now_ns();
+            two_instruction_loop(ITERATIONS);
+            fastest = fastest.min(stamps::now_ns() - t);
+        }
+        let insn = 2 * u64::from(ITERATIONS);
+        println!(
+            "calibrate: insn_per_ns={:.6} loop_insn={insn}",
+            insn as f64 / fastest.max(1) as f64
+        );
+        std::process::exit(0);
+    }
+    #[cfg(not(target_arch = "arm"))]
+    {
+        eprintln!("calibrate: only on the ARM guest");
+        std::process::exit(2);
+    }
+}
+
+/// Nanoseconds that timing a window with two `Instant::now()` adds to it, measured now.
+fn user_timing_overhead_ns() -> f64 {
+    const N: u32 = 1000;
+    let mut sum = Duration::ZERO;
+    for _ in 0..N {
+        let t = Instant::now();
+        sum += t.elapsed();
+    }
+    sum.as_nanos() as f64 / f64::from(N)
+}
+
+/// Time in each file operation, summed over `icount-ops`' transactions.
+#[derive(Default)]
+struct OpTimes {
+    poll: Duration,
+    read: Duration,
+    write: Duration,
+}
+
+/// `icount-ops BUS WORKLOAD N`: for the deterministic benchmark, the driver's file operations
+/// and callbacks per transaction with one process playing both sides and nothing else
+/// running: the request over the bus, `poll()` (`POLLIN`, ready), `read()` of it and
+/// `write()` of the answer on the device, the response read back over the bus. So each file
+/// call is timed alone, and the callbacks are those of a request and its response with no
+/// NAKed poll and nobody to wake. After a warm-up, `N` transactions. Prints
+/// `ops: n=<n> events=<per transaction> cb_ns=<callbacks per transaction>
+/// link_overhead_ns=<per event> poll_ns=.. read_ns=.. write_ns=.. user_overhead_ns=<per window>
+/// cb_<event>=<events per transaction>x<ns per event>`; the `_ns` figures are raw, the
+/// overheads are for the caller to subtract. Exits non-zero if a transaction went wrong.
+fn icount_ops(args: &[String]) -> ! {
+    let (Some(bus), Some((request, pec)), Some(n)) = (
+        args.first().and_then(|b| b.parse().ok()),
+        args.get(1).and_then(|w| workload(w)),
+        args.get(2).and_then(|s| s.parse::<u32>().ok()),
+    ) else {
+        eprintln!("usage: ssif-vmtest icount-ops BUS get_device_id_pec|multipart_250 N");
+        std::process::exit(2);
+    };
+    let ctx = Ctx::open(bus, String::new());
+    let dev = open_dev().unwrap_or_else(|e| {
+        eprintln!("icount-ops: {e}");
+        std::process::exit(1)
+    });
+    ctx.bus.set_pec(pec).expect("PEC");
+    let response = msg(&answer(&request, &mut 0));
+    let mut buf = [0u8; 260];
+    let mut once = |times: &mut OpTimes| -> bool {
+        if ctx.write_request(&request).is_err() {
+            return false;
+        }
+        let t = Instant::now();
+        let ready = dev.wait(libc::POLLIN, 0);
+        times.poll += t.elapsed();
+        let t = Instant::now();
+        let r = dev.read_into(&mut buf);
+        times.read += t.elapsed();
+        let t = Instant::now();
+        let w = dev.write(&response);
+        times.write += t.elapsed();
+        ready & libc::POLLIN != 0
+            && r == Ok(4 + request.len())
+            && w == Ok(response.len())
+            && ctx.read_response().ok().as_deref() == Some(&response[4..])
+    };
+    // First calls after a load fault pages in and fill caches: not measured.
+    let mut ok = (0..50).all(|_| once(&mut OpTimes::default()));
+    let mut times = OpTimes::default();
+    let before = target_time();
+    for _ in 0..n {
+        ok &= once(&mut times);
+    }
+    let after = target_time();
+    let per = |d: Duration| d.as_nanos() as f64 / f64::from(n.max(1));
+    let (Some(before), Some(after), Some(link_overhead)) =
+        (before, after, link_timing_overhead_ns())
+    else {
+        eprintln!("icount-ops: no target_time from the link");
+        std::process::exit(1);
+    };
+    let (mut events, mut cb_ns, mut split) = (0, 0, String::new());
+    let mut names: Vec<_> = after.keys().collect();
+    names.sort();
+    for name in names {
+        let (calls, ns) = after[name];
+        let (calls0, ns0) = before.get(name).copied().unwrap_or((0, 0));
+        events += calls - calls0;
+        cb_ns += ns - ns0;
+        split += &format!(
+            " cb_{name}={:.2}x{:.1}",
+            (calls - calls0) as f64 / f64::from(n.max(1)),
+            (ns - ns0) as f64 / (calls - calls0).max(1) as f64
+        );
+    }
+    println!(
+        "ops: n={n} events={:.2} cb_ns={:.1} link_overhead_ns={link_overhead:.1} poll_ns={:.1} \
+         read_ns={:.1} write_ns={:.1} user_overhead_ns={:.1}{split}",
+        events as f64 / f64::from(n.max(1)),
+        cb_ns as f64 / f64::from(n.max(1)),
+        per(times.poll),
+        per(times.read),
+        per(times.write),
+        user_timing_overhead_ns()
+    );
+    if !ok {
+        eprintln!("icount-ops: a call did not return what it should");
+    }
+    std::process::exit(i32::from(!ok));
+}
+
+/// `txn BUS WORKLOAD N`: for the deterministic benchmark, `N` transactions back to back against
+/// whichever driver is bound, with `ssif-responder` answering on the other CPU and the client
+/// polling every 50 us while NAKed, as `bench` does, after a warm-up. Prints
+/// `txn: txn_n=<n> txn_ns=<mean guest ns per transaction> naks=<per transaction>
+/// txn_events=<per transaction> txn_cb_ns=<callbacks per transaction, raw>
+/// txn_cb_<event>=<events per transaction>x<ns per event>`.
+fn txn(args: &[String]) -> ! {
+    let (Some(bus), Some((request, pec)), Some(n)) = (
+        args.first().and_then(|b| b.parse().ok()),
+        args.get(1).and_then(|w| workload(w)),
+        args.get(2).and_then(|s| s.parse::<u32>().ok()),
+    ) else {
+        eprintln!("usage: ssif-vmtest txn BUS get_device_id_pec|multipart_250 N");
+        std::process::exit(2);
+    };
+    let ctx = Ctx::open(bus, String::new());
+    ctx.bus.set_pec(pec).expect("PEC");
+    let expected = answer(&request, &mut 0);
+    let mut ok = true;
+    for _ in 0..20 {
+        ok &= ctx
+            .transact_polling(&request, &mut Phases::default())
+            .as_ref()
+            == Ok(&expected);
+    }
+    let mut phases = Phases::default();
+    let before = target_time().unwrap_or_default();
+    let t = stamps::now_ns();
+    for _ in 0..n {
+        ok &= ctx.transact_polling(&request, &mut phases).as_ref() == Ok(&expected);
+    }
+    let elapsed = stamps::now_ns() - t;
+    // The callbacks' time in this run, per event type. Only a measure of the callbacks alone if
+    // no other vCPU ran meanwhile (the deterministic benchmark boots one CPU).
+    let per = |x: u64| x as f64 / f64::from(n.max(1));
+    let (mut events, mut cb_ns, mut split) = (0, 0, String::new());
+    let after = target_time().unwrap_or_default();
+    let mut names: Vec<_> = after.keys().collect();
+    names.sort();
+    for name in names {
+        let (calls, ns) = after[name];
+        let (calls0, ns0) = before.get(name).copied().unwrap_or((0, 0));
+        events += calls - calls0;
+        cb_ns += ns - ns0;
+        split += &format!(
+            " txn_cb_{name}={:.2}x{:.1}",
+            per(calls - calls0),
+            (ns - ns0) as f64 / (calls - calls0).max(1) as f64
+        );
+    }
+    println!(
+        "txn: txn_n={n} txn_ns={:.1} naks={:.3} txn_events={:.2} txn_cb_ns={:.1}{split}",
+        per(elapsed),
+        per(phases.naks),
+        per(events),
+        per(cb_ns)
+    );
+    if !ok {
+        eprintln!("txn: a transaction failed");
     }
     std::process::exit(i32::from(!ok));
 }
@@ -1326,6 +1570,12 @@ fn main() {
     }
     if args.get(1).map(String::as_str) == Some("flood") {
         flood(&args[2..]);
+    }
+    match args.get(1).map(String::as_str) {
+        Some("calibrate") => calibrate(),
+        Some("icount-ops") => icount_ops(&args[2..]),
+        Some("txn") => txn(&args[2..]),
+        _ => {}
     }
     let abi = args.get(1).map(String::as_str) == Some("abi");
     if abi {
