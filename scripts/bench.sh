@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# make bench [BENCH_ROUNDS=4] [BENCH_SECS=10]: our driver against upstream's C
+# make bench [BENCH_ROUNDS=4] [BENCH_SECS=10] [SOC=ast2600]: our driver against upstream's C
 # ssif_bmc in the same boot (BENCH_ROUNDS rounds of BENCH_SECS seconds per driver
 # and workload; which driver goes first alternates), plus module size and
 # instructions per bus byte.
@@ -17,12 +17,12 @@ export SSIF_KVARIANT=${SSIF_KVARIANT:-release}
 . "$(dirname "$0")/lib.sh"
 bash "$REPO/scripts/prepare.sh"
 KB=$(kbuild_dir)
-log="$OUT_DIR/bench-console.log"
+log="$OUT_DIR/bench-console-$SOC.log"
 rounds=${BENCH_ROUNDS:-4}
-DTB="$KB/arch/arm/boot/dts/aspeed/aspeed-ast2600-evb.dtb" EXTRA_APPEND="ssif.secs=${BENCH_SECS:-10} ssif.rounds=$rounds" \
+DTB="$(soc_stock_dtb)" EXTRA_APPEND="ssif.secs=${BENCH_SECS:-10} ssif.rounds=$rounds" \
 	bash "$REPO/scripts/run-vm.sh" bench "$log" $((300 + rounds * (4 * (${BENCH_SECS:-10} + 25) + 70))) ||
 	{ echo "bench: the VM run failed (console: $log)"; exit 1; }
-echo "bench: kernel=$KVARIANT $(basename "$KB")"
+echo "bench: kernel=$KVARIANT $(basename "$KB") machine=$(soc_machine)"
 console_lines "$log" | grep '^benchrun:' | tee "$OUT_DIR/bench-runs.txt"
 # Mean over the rounds of throughput and of p99 latency, per driver and workload; the spread
 # of the per-round ratios (ours and C measured back to back in each round); then the mean
