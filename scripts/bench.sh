@@ -15,6 +15,8 @@
 # debug kernel the tests run on.
 export SSIF_KVARIANT=${SSIF_KVARIANT:-release}
 . "$(dirname "$0")/lib.sh"
+# The bench scenario runs the client on CPU 0 and the responder on CPU 1.
+[ "$SOC" != ast2500 ] || die "make bench needs two CPUs (client and responder apart); the AST2500 has one"
 bash "$REPO/scripts/prepare.sh"
 KB=$(kbuild_dir)
 log="$OUT_DIR/bench-console-$SOC.log"
