@@ -4,7 +4,8 @@
 # host cargo tests, then one boot of each SoC (AST2600, AST2500) running the
 # kernel's Rust KUnit suites, our module's KUnit suite, the bus-level tests
 # through the software link, the end-to-end ipmi_ssif + ipmitool tests and the
-# lifecycle tests. Exits non-zero if anything failed.
+# lifecycle tests; then kunit.py run on both SoCs (tests/kunit/kunit.sh).
+# Exits non-zero if anything failed.
 . "$(dirname "$0")/lib.sh"
 S="$REPO/scripts"
 failed=()
@@ -81,6 +82,9 @@ step "host: fuzz the protocol core (20 s)" bash "$S/fuzz.sh" 20
 for soc in $SOCS; do
 	step "vm -M $(soc_machine "$soc"): KUnit, bus-level, end-to-end, lifecycle" vm_tests "$soc"
 done
+# KUnit as kernel developers run it: kunit.py builds its own kernel (our driver built in)
+# in the cache and boots it on each EVB.
+step "kunit.py run: ${SOCS// /, } (our suite built in, the kernel's Rust suites)" bash "$REPO/tests/kunit/kunit.sh"
 
 echo
 stage "test: done"
