@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Out-of-tree build of ssif_bmc.ko, plus the project's two commands.
 #   make [KDIR=/path/to/kernel/build] [KUNIT=1]   build ssif_bmc.ko (into MO, in the cache)
-#   make demo                                     build all, boot the AST2600, serve ipmitool
+#   make demo [SOC=ast2500]                       build all, boot the AST2600 (or AST2500), serve ipmitool
 #   make test                                     the whole test suite
 
 KDIR ?= $(shell bash scripts/kdir.sh)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# make bench [BENCH_MODE=both|icount|wall] [BENCH_ROUNDS=4] [BENCH_SECS=10]
+# make bench [BENCH_MODE=both|icount|wall] [BENCH_ROUNDS=4] [BENCH_SECS=10] [SOC=ast2600]
 #            [BENCH_ICOUNT_ROUNDS=2] [BENCH_TXNS=100]
 # Our driver against upstream's C ssif_bmc in the same boot, in two views (BENCH_MODE,
 # both by default):
@@ -30,6 +30,8 @@ export SSIF_KVARIANT=${SSIF_KVARIANT:-release}
 . "$(dirname "$0")/lib.sh"
 mode=${BENCH_MODE:-both}
 case $mode in both | icount | wall) ;; *) die "BENCH_MODE must be both, icount or wall, not $mode" ;; esac
+# The bench scenario runs the client on CPU 0 and the responder on CPU 1.
+[ "$SOC" != ast2500 ] || die "make bench needs two CPUs (client and responder apart); the AST2500 has one"
 bash "$REPO/scripts/prepare.sh"
 KB=$(kbuild_dir)
 if [ "$mode" != wall ]; then
@@ -41,7 +43,7 @@ if [ "$mode" != wall ]; then
 	ilog="$OUT_DIR/bench-icount-console.log"
 	irounds=${BENCH_ICOUNT_ROUNDS:-2}
 	txns=${BENCH_TXNS:-100}
-	DTB="$KB/arch/arm/boot/dts/aspeed/aspeed-ast2600-evb.dtb" SSIF_QEMU_ARGS="-icount shift=0,sleep=off -smp 2" \
+	DTB="$(soc_stock_dtb)" SSIF_QEMU_ARGS="-icount shift=0,sleep=off -smp 2" \
 		EXTRA_APPEND="maxcpus=1 ssif.icount=1 ssif.rounds=$irounds ssif.txns=$txns" \
 		bash "$REPO/scripts/run-vm.sh" bench "$ilog" $((600 + irounds * txns * 12)) ||
 		{ echo "bench-icount: the VM run failed (console: $ilog)"; exit 1; }
@@ -107,12 +109,12 @@ if [ "$mode" != wall ]; then
 		}' "$OUT_DIR/bench-icount-runs.txt"
 	[ "$mode" = icount ] && exit 0
 fi
-log="$OUT_DIR/bench-console.log"
+log="$OUT_DIR/bench-console-$SOC.log"
 rounds=${BENCH_ROUNDS:-4}
-DTB="$KB/arch/arm/boot/dts/aspeed/aspeed-ast2600-evb.dtb" EXTRA_APPEND="ssif.secs=${BENCH_SECS:-10} ssif.rounds=$rounds" \
+DTB="$(soc_stock_dtb)" EXTRA_APPEND="ssif.secs=${BENCH_SECS:-10} ssif.rounds=$rounds" \
 	bash "$REPO/scripts/run-vm.sh" bench "$log" $((300 + rounds * (4 * (${BENCH_SECS:-10} + 25) + 70))) ||
 	{ echo "bench: the VM run failed (console: $log)"; exit 1; }
-echo "bench: kernel=$KVARIANT $(basename "$KB")"
+echo "bench: kernel=$KVARIANT $(basename "$KB") machine=$(soc_machine)"
 console_lines "$log" | grep '^benchrun:' | tee "$OUT_DIR/bench-runs.txt"
 # Mean over the rounds of throughput and of p99 latency, per driver and workload; the spread
 # of the per-round ratios (ours and C measured back to back in each round); then the mean

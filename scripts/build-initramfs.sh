@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Pack the VM's initramfs: Debian armhf busybox + ipmitool (+ libraries), our
+# Pack the VM's initramfs: Debian armel busybox + ipmitool (+ libraries), our
 # tools and modules, upstream's C ssif_bmc.ko, the /init of tests/vm. The
 # scenario to run is chosen at boot (kernel command line ssif.scenario=...).
 . "$(dirname "$0")/lib.sh"
@@ -11,9 +11,9 @@ KB=$(kbuild_dir)
 stage "initramfs: assembling"
 rm -rf "$ROOT"
 mkdir -p "$ROOT"/{bin,sbin,dev,proc,sys,tmp,run,root,lib/modules/ssif,etc}
-cp -a "$CACHE/armhf-root/." "$ROOT/"
+cp -a "$CACHE/armel-root/." "$ROOT/"
 rm -rf "$ROOT/usr/share/doc" "$ROOT/usr/share/man" "$ROOT/usr/share/locale" "$ROOT/.debs" "$ROOT"/.pkgs-*
-cp "$OUT/tools/ssif-responder" "$OUT/tools/ssif-vmtest" "$ROOT/sbin/"
+cp "$OUT"/tools/* "$ROOT/sbin/"
 cp "$OUT/module/ssif_bmc.ko" "$ROOT/lib/modules/ssif/ssif_bmc_rs.ko"
 cp "$OUT/module-kunit/ssif_bmc.ko" "$ROOT/lib/modules/ssif/ssif_bmc_rs_kunit.ko"
 cp "$KB/drivers/char/ipmi/ssif_bmc.ko" "$ROOT/lib/modules/ssif/ssif_bmc_c.ko"

@@ -4,8 +4,8 @@
 #   module/ssif_bmc.ko        our driver
 #   module-kunit/ssif_bmc.ko  our driver with its KUnit suite
 #   link/ssif_link.ko         the software SMBus link (test only)
-#   ssif-bmc.dtb              ast2600-evb + the ssif-bmc node
-#   tools/                    ssif-responder, ssif-vmtest (static armv7)
+#   ssif-bmc-<soc>.dtb        <soc>-evb + the ssif-bmc node, for each of $SOCS
+#   tools/                    ssif-responder, ssif-vmtest (static ARMv6: both SoCs)
 . "$(dirname "$0")/lib.sh"
 
 KB=$(kbuild_dir)
@@ -19,13 +19,28 @@ mk M="$REPO" MO="$OUT/module"
 mk M="$REPO" MO="$OUT/module-kunit" KUNIT=1
 mk M="$REPO/tests/vm/ssif_link" MO="$OUT/link"
 
-stage "dtb: dts/aspeed-ast2600-evb-ssif.dts"
-cpp -nostdinc -undef -x assembler-with-cpp -D__DTS__ \
-	-I "$SRC/arch/arm/boot/dts/aspeed" -I "$SRC/scripts/dtc/include-prefixes" -I "$SRC/include" \
-	"$REPO/dts/aspeed-ast2600-evb-ssif.dts" | "$KB/scripts/dtc/dtc" -q -I dts -O dtb -o "$OUT/ssif-bmc.dtb" -
+for soc in $SOCS; do
+	stage "dtb: dts/aspeed-$soc-evb-ssif.dts"
+	cpp -nostdinc -undef -x assembler-with-cpp -D__DTS__ \
+		-I "$SRC/arch/arm/boot/dts/aspeed" -I "$SRC/scripts/dtc/include-prefixes" -I "$SRC/include" \
+		"$REPO/dts/aspeed-$soc-evb-ssif.dts" |
+		"$KB/scripts/dtc/dtc" -q -I dts -O dtb -o "$(soc_dtb "$soc")" -
+done
 
-stage "tools: ssif-responder, ssif-vmtest (armv7, static)"
+# arm-unknown-linux-gnueabi is ARMv6 with the soft-float ABI: Debian's armel. rustup ships
+# no std for it here, so std is built from rust-src (-Zbuild-std, hence RUSTC_BOOTSTRAP).
+TARGET=arm-unknown-linux-gnueabi
+BINS=(ssif-responder ssif-vmtest)
+stage "tools: ${BINS[*]} ($TARGET, static)"
 (cd "$REPO/tools" && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$OUT/tools-target" cargo build -q --release \
-	-Zbuild-std=std,panic_abort --target armv7-unknown-linux-gnueabihf)
-cp "$OUT/tools-target/armv7-unknown-linux-gnueabihf/release/ssif-responder" \
-	"$OUT/tools-target/armv7-unknown-linux-gnueabihf/release/ssif-vmtest" "$OUT/tools/"
+	-Zbuild-std=std,panic_abort --target $TARGET)
+rm -f "$OUT"/tools/*
+for bin in "${BINS[@]}"; do
+	cp "$OUT/tools-target/$TARGET/release/$bin" "$OUT/tools/"
+	# One ARMv7 instruction would kill it on the AST2500 ("Illegal instruction").
+	arch=$(arm-linux-gnueabi-readelf -A "$OUT/tools/$bin" | sed -n 's/^ *Tag_CPU_arch: //p')
+	case $arch in
+	v6 | v6K | v6KZ) ;;
+	*) die "$bin is built for ${arch:-no ARM architecture}, not ARMv6" ;;
+	esac
+done

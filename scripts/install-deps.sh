@@ -4,8 +4,11 @@
 . "$(dirname "$0")/lib.sh"
 
 stage "install: host packages"
+# gcc-arm-linux-gnueabihf builds the kernel; gcc-arm-linux-gnueabi and the armel glibc
+# link our user-space tools as ARMv6 code, which both the AST2500 and the AST2600 run.
 pkgs=(make gcc flex bison bc libssl-dev libelf-dev cpio kmod xz-utils python3
-      gcc-arm-linux-gnueabihf binutils-arm-linux-gnueabihf libc6-dev-armhf-cross
+      gcc-arm-linux-gnueabihf binutils-arm-linux-gnueabihf
+      gcc-arm-linux-gnueabi binutils-arm-linux-gnueabi libc6-dev-armel-cross
       libclang-19-dev qemu-system-arm valgrind)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -28,6 +28,33 @@ release) OUT_DIR="$CACHE/out-release" ;;
 esac
 export SSIF_KVARIANT=$KVARIANT
 
+# The SoC the VM emulates: ast2600 (ARMv7 Cortex-A7, the default) or ast2500 (ARMv6K
+# ARM1176). One kernel, one set of modules and one initramfs serve both; only the QEMU
+# machine and the device tree differ. The console is ttyS4 (UART5) on both EVBs.
+SOC=${SOC:-ast2600}
+case $SOC in
+ast2600 | ast2500) ;;
+*) echo "error: SOC must be ast2600 or ast2500, not $SOC" >&2; exit 1 ;;
+esac
+export SOC
+# Every SoC the test suite runs on.
+SOCS="ast2600 ast2500"
+
+# soc_machine [SOC]: QEMU's machine for the SoC's evaluation board.
+soc_machine() {
+	echo "${1:-$SOC}-evb"
+}
+
+# soc_dtb [SOC]: the EVB's device tree with our ssif-bmc node (scripts/build-modules.sh).
+soc_dtb() {
+	echo "$OUT_DIR/ssif-bmc-${1:-$SOC}.dtb"
+}
+
+# soc_stock_dtb [SOC]: the kernel's own EVB device tree, without our node.
+soc_stock_dtb() {
+	echo "$(kbuild_dir)/arch/arm/boot/dts/aspeed/aspeed-${1:-$SOC}-evb.dtb"
+}
+
 _t0=${_SSIF_T0:-$(date +%s)}
 export _SSIF_T0=$_t0
 

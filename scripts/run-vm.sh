@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# run-vm.sh SCENARIO LOG [TIMEOUT_S]: boot the AST2600 EVB in QEMU with the
-# built kernel, our dtb and initramfs, run /scenarios/SCENARIO.sh, save the
+# [SOC=ast2600|ast2500] run-vm.sh SCENARIO LOG [TIMEOUT_S]: boot the SoC's EVB
+# (default the AST2600's) in QEMU with the built kernel, our dtb for that SoC
+# (DTB= overrides it) and initramfs, run /scenarios/SCENARIO.sh, save the
 # console to LOG. Exits 0 if the guest reported the scenario's rc=0, 1 if it
 # reported a failure, 124 on timeout, 3 if the guest died without a report.
 # SSIF_QEMU names another qemu-system-arm binary; SSIF_QEMU_ARGS adds arguments
@@ -14,13 +15,13 @@ log=$2
 limit=${3:-600}
 KB=$(kbuild_dir)
 OUT="$OUT_DIR"
-stage "vm: booting ast2600-evb, scenario '$scenario' (timeout ${limit}s, console log $log)"
+stage "vm: booting $(soc_machine), scenario '$scenario' (timeout ${limit}s, console log $log)"
 # Emptied here, not only by the redirection below: that happens in the background
 # child, and the loop below could otherwise find a previous run's report in it.
 : >"$log"
 # shellcheck disable=SC2086
-"${SSIF_QEMU:-qemu-system-arm}" ${SSIF_QEMU_ARGS:-} -M ast2600-evb -m 1G -nographic -no-reboot \
-	-kernel "$KB/arch/arm/boot/zImage" -dtb "${DTB:-$OUT/ssif-bmc.dtb}" -initrd "$OUT/initramfs.cpio.gz" \
+"${SSIF_QEMU:-qemu-system-arm}" ${SSIF_QEMU_ARGS:-} -M "$(soc_machine)" -m 1G -nographic -no-reboot \
+	-kernel "$KB/arch/arm/boot/zImage" -dtb "${DTB:-$(soc_dtb)}" -initrd "$OUT/initramfs.cpio.gz" \
 	-append "console=ttyS4,115200n8 rdinit=/init panic=-1 ssif.scenario=$scenario ${EXTRA_APPEND:-}" \
 	</dev/null >"$log" 2>&1 &
 qemu=$!

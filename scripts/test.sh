@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # The whole test suite: build (or reuse) everything, style gates, uapi layout,
-# host cargo tests, then one boot of the AST2600 running the kernel's Rust
-# KUnit suites, our module's KUnit suite, the bus-level tests through the
-# software link, the end-to-end ipmi_ssif + ipmitool tests and the lifecycle
-# tests. Exits non-zero if anything failed.
+# host cargo tests, then one boot of each SoC (AST2600, AST2500) running the
+# kernel's Rust KUnit suites, our module's KUnit suite, the bus-level tests
+# through the software link, the end-to-end ipmi_ssif + ipmitool tests and the
+# lifecycle tests; then kunit.py run on both SoCs (tests/kunit/kunit.sh).
+# Exits non-zero if anything failed.
 . "$(dirname "$0")/lib.sh"
 S="$REPO/scripts"
 failed=()
@@ -56,12 +57,17 @@ wiring_check() {
 		grep -qx 'CONFIG_SSIF_BMC_RUST_KUNIT_TEST=y' "$o/.config" &&
 		echo "wiring: CONFIG_SSIF_BMC_RUST=y and its KUnit option resolve in the kernel tree"
 }
+# vm_tests SOC: the VM suite on SOC's EVB, ending with a summary line naming the machine.
 vm_tests() {
-	local log="$CACHE/out/test-console.log" rc=0
-	bash "$S/run-vm.sh" test "$log" 900 || rc=$?
-	console_lines "$log" | grep -E '^(check:|checks:|vmtest:)' || true
-	python3 "$S/ktap.py" "$log" --require ssif_bmc_rust --require rust_kernel_fmt || rc=1
-	[ $rc = 0 ] || echo "vm: console log in $log"
+	local soc=$1 log="$CACHE/out/test-console-$1.log" rc=0 t0 checks kunit
+	t0=$(date +%s)
+	SOC=$soc bash "$S/run-vm.sh" test "$log" 900 || rc=$?
+	console_lines "$log" | grep -E '^(check:|checks:|vmtest:|kmemleak:)' || true
+	python3 "$S/ktap.py" "$log" --require ssif_bmc_rust --require rust_kernel_fmt >"$log.kunit" || rc=1
+	cat "$log.kunit"
+	checks=$(console_lines "$log" | sed -n 's/^checks: //p' | tail -n1)
+	kunit=$(sed -n 's/^kunit: \([0-9]* passed.*\)/\1/p' "$log.kunit" | tail -n1)
+	echo "vm: -M $(soc_machine "$soc"): checks ${checks:-none reported}; KUnit ${kunit:-none}; $(($(date +%s) - t0)) s; $([ $rc = 0 ] && echo ok || echo "FAILED (console log $log)")"
 	return $rc
 }
 
@@ -73,7 +79,12 @@ step "in-tree wiring" wiring_check
 step "host: protocol core (cargo test)" bash -c "cd '$REPO/protocol-tests' && cargo test --tests 2>&1"
 step "host: tools (cargo test)" bash -c "cd '$REPO/tools' && cargo test --tests 2>&1"
 step "host: fuzz the protocol core (20 s)" bash "$S/fuzz.sh" 20
-step "vm: KUnit, bus-level, end-to-end, lifecycle" vm_tests
+for soc in $SOCS; do
+	step "vm -M $(soc_machine "$soc"): KUnit, bus-level, end-to-end, lifecycle" vm_tests "$soc"
+done
+# KUnit as kernel developers run it: kunit.py builds its own kernel (our driver built in)
+# in the cache and boots it on each EVB.
+step "kunit.py run: ${SOCS// /, } (our suite built in, the kernel's Rust suites)" bash "$REPO/tests/kunit/kunit.sh"
 step "vm: real controller path (QEMU 10 i2c-echo through i2c-aspeed; ours, then upstream's)" \
 	bash "$S/i2c-echo.sh"
 

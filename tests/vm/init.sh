@@ -11,6 +11,8 @@ mount -t debugfs none /sys/kernel/debug
 mkdir -p /dev/pts /tmp
 scenario=$(sed -n 's/.*ssif\.scenario=\([a-z0-9_-]*\).*/\1/p' /proc/cmdline)
 echo "ssif-vm: scenario ${scenario:-none} starts"
+# Which CPU the user space runs on (armv6l on the AST2500, armv7l on the AST2600).
+echo "ssif-vm: uname -m $(uname -m), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
 if [ -f "/scenarios/$scenario.sh" ]; then
 	sh "/scenarios/$scenario.sh"
 	rc=$?

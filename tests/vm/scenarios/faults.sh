@@ -7,6 +7,7 @@
 # upstream's fixed 500 ms deadline (default N).
 # ssif.drivers=rust,c and ssif.classes=name,name restrict the run (default: all).
 . /scenarios/lib.sh
+clear_boot_leaks
 N=$(sed -n 's/.*ssif\.n=\([0-9]*\).*/\1/p' /proc/cmdline); N=${N:-1000}
 NSLOW=$(sed -n 's/.*ssif\.nslow=\([0-9]*\).*/\1/p' /proc/cmdline); NSLOW=${NSLOW:-$N}
 DRIVERS=$(sed -n 's/.*ssif\.drivers=\([a-z,]*\).*/\1/p' /proc/cmdline | tr , ' ')

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The VM part of the test suite. Output is parsed by scripts/run-tests-vm.sh.
 . /scenarios/lib.sh
+clear_boot_leaks
 
 echo "== phase: kunit (module with its KUnit suite; the DT device probes too)"
 insmod $MOD/ssif_bmc_rs_kunit.ko

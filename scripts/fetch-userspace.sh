@@ -1,32 +1,34 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Fetch Debian armhf user space for the VM (busybox-static, ipmitool, i2c-tools and the
+# Fetch Debian user space for the VM (busybox-static, ipmitool, i2c-tools and the
 # libraries it links) through the machine's Debian mirror, with private apt
 # lists (the system configuration is left untouched), and unpack it into
-# $CACHE/armhf-root.
+# $CACHE/armel-root. armel (ARMv5TE, soft-float ABI), not armhf: armhf is
+# ARMv7 + VFPv3 and dies with "Illegal instruction" on the AST2500's ARM1176,
+# while armel runs on both SoCs. Add packages to PKGS.
 . "$(dirname "$0")/lib.sh"
 
-ROOT="$CACHE/armhf-root"
+ROOT="$CACHE/armel-root"
 PKGS=(busybox-static ipmitool i2c-tools)
 stamp="$ROOT/.pkgs-$(echo "${PKGS[*]}" | sha256sum | cut -c1-8)"
 if [ -f "$stamp" ]; then
-	stage "armhf user space: cached"
+	stage "armel user space: cached"
 	exit 0
 fi
 
 uri=$(debian_mirror)
 suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
 
-APTDIR="$CACHE/apt-armhf"
+APTDIR="$CACHE/apt-armel"
 mkdir -p "$APTDIR/lists/partial" "$APTDIR/archives/partial" "$APTDIR/debs"
-echo "deb [arch=armhf signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri $suite main" > "$APTDIR/sources.list"
+echo "deb [arch=armel signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri $suite main" > "$APTDIR/sources.list"
 : > "$APTDIR/status"
-aptopts=(-o APT::Sandbox::User=root -o APT::Architecture=armhf -o APT::Architectures=armhf
+aptopts=(-o APT::Sandbox::User=root -o APT::Architecture=armel -o APT::Architectures=armel
 	-o Dir::Etc::sourcelist="$APTDIR/sources.list" -o Dir::Etc::sourceparts=/nonexistent
 	-o Dir::State::Lists="$APTDIR/lists" -o Dir::Cache::archives="$APTDIR/archives"
 	-o Dir::State::status="$APTDIR/status")
 
-stage "armhf user space: apt-get update ($suite, armhf, private lists)"
+stage "armel user space: apt-get update ($suite, armel, private lists)"
 apt-get "${aptopts[@]}" update -qq
 
 # The run-time closure of the packages, without what a static initramfs never runs.
@@ -34,7 +36,7 @@ closure=$(apt-cache "${aptopts[@]}" depends --recurse --no-recommends --no-sugge
 	--no-conflicts --no-breaks --no-replaces --no-enhances "${PKGS[@]}" |
 	grep -E '^[a-z0-9]' | grep -vE '^(debconf|perl|perl-base|perl-modules-5.36|usrmerge|usr-is-merged|lib[a-z-]*-perl|libperl5.36|libgdbm6|libgdbm-compat4|libdb5.3|dpkg|install-info|readline-common|lsb-base|sysvinit-utils|init-system-helpers|debianutils|libc-bin|gcc-12-base|tar|mawk|coreutils|base-files)' |
 	sort -u)
-stage "armhf user space: downloading $(echo $closure | wc -w) packages"
+stage "armel user space: downloading $(echo $closure | wc -w) packages"
 cd "$APTDIR/debs"
 rm -f ./*.deb
 # shellcheck disable=SC2086
@@ -46,4 +48,4 @@ for deb in ./*.deb; do
 done
 ls ./*.deb | sed 's|^\./||' > "$ROOT/.debs"
 touch "$stamp"
-stage "armhf user space: unpacked $(wc -l < "$ROOT/.debs") packages into $ROOT"
+stage "armel user space: unpacked $(wc -l < "$ROOT/.debs") packages into $ROOT"
