@@ -5,7 +5,8 @@
 # (tests/vm/scenarios/i2c_echo.sh). Two boots: our driver, then upstream's C
 # driver, which can leave QEMU's Aspeed model delivering nothing more until
 # reboot (a busy target), so it never shares a boot with ours.
-# Usage: i2c-echo.sh [DRIVERS] (default "rust c"); SSIF_ECHO_FLOOD sets the
+# Usage: i2c-echo.sh [DRIVERS] (default "rust c"), on each SoC of $SOCS (SOCS_ECHO=ast2600 restricts
+# it, e.g. SOCS=ast2600); SSIF_ECHO_FLOOD sets the
 # number of writes in a row (default 2000). Needs the VM built (prepare.sh).
 # Exits non-zero if a boot failed or a check failed.
 . "$(dirname "$0")/lib.sh"
@@ -16,14 +17,17 @@ export SSIF_QEMU="$Q/usr/bin/qemu-system-arm"
 # Bus 4 is the DT's i2c4 on the AST2500 and the AST2600 alike.
 export SSIF_QEMU_ARGS="-L $Q/usr/share/qemu -device i2c-echo,bus=aspeed.i2c.bus.4,address=0x42"
 rc=0
-for drv in ${1:-rust c}; do
-	log="$OUT_DIR/i2c-echo-$drv-console.log"
-	r=0
-	EXTRA_APPEND="ssif.driver=$drv ssif.flood=${SSIF_ECHO_FLOOD:-2000} ${EXTRA_APPEND:-}" bash "$REPO/scripts/run-vm.sh" i2c_echo "$log" 900 || r=$?
-	console_lines "$log" | grep -E '^(echo:|check: .*FAIL|checks:)' || true
-	if [ $r != 0 ]; then
-		echo "i2c-echo: $drv failed (run-vm rc=$r), console log in $log"
-		rc=1
-	fi
+for soc in ${SOCS_ECHO:-$SOCS}; do
+	for drv in ${1:-rust c}; do
+		log="$OUT_DIR/i2c-echo-$soc-$drv-console.log"
+		r=0
+		SOC=$soc EXTRA_APPEND="ssif.driver=$drv ssif.flood=${SSIF_ECHO_FLOOD:-2000} ${EXTRA_APPEND:-}" \
+			bash "$REPO/scripts/run-vm.sh" i2c_echo "$log" 900 || r=$?
+		console_lines "$log" | grep -E '^(echo:|check: .*FAIL|checks:)' | sed "s/^/$soc: /" || true
+		if [ $r != 0 ]; then
+			echo "i2c-echo: $soc $drv failed (run-vm rc=$r), console log in $log"
+			rc=1
+		fi
+	done
 done
 exit $rc
