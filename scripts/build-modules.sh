@@ -5,7 +5,7 @@
 #   module-kunit/ssif_bmc.ko  our driver with its KUnit suite
 #   link/ssif_link.ko         the software SMBus link (test only)
 #   ssif-bmc.dtb              ast2600-evb + the ssif-bmc node
-#   tools/                    ssif-responder, ssif-vmtest (static armv7)
+#   tools/                    ssif-responder, ssif-vmtest, ssif-bridge (static armv7)
 . "$(dirname "$0")/lib.sh"
 
 KB=$(kbuild_dir)
@@ -28,4 +28,5 @@ stage "tools: ssif-responder, ssif-vmtest (armv7, static)"
 (cd "$REPO/tools" && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$OUT/tools-target" cargo build -q --release \
 	-Zbuild-std=std,panic_abort --target armv7-unknown-linux-gnueabihf)
 cp "$OUT/tools-target/armv7-unknown-linux-gnueabihf/release/ssif-responder" \
-	"$OUT/tools-target/armv7-unknown-linux-gnueabihf/release/ssif-vmtest" "$OUT/tools/"
+	"$OUT/tools-target/armv7-unknown-linux-gnueabihf/release/ssif-vmtest" \
+	"$OUT/tools-target/armv7-unknown-linux-gnueabihf/release/ssif-bridge" "$OUT/tools/"

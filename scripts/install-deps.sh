@@ -6,7 +6,7 @@
 stage "install: host packages"
 pkgs=(make gcc flex bison bc libssl-dev libelf-dev cpio kmod xz-utils python3
       gcc-arm-linux-gnueabihf binutils-arm-linux-gnueabihf libc6-dev-armhf-cross
-      libclang-19-dev qemu-system-arm valgrind)
+      libclang-19-dev qemu-system-arm valgrind openipmi)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
