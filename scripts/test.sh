@@ -65,6 +65,14 @@ vm_tests() {
 	return $rc
 }
 
+vm_bmcsim() {
+	local log="$CACHE/out/bmcsim-console.log" rc=0
+	bash "$S/run-vm.sh" bmcsim "$log" 900 || rc=$?
+	console_lines "$log" | grep -E '^(check:|checks:|bmcsim:|differs:)' || true
+	[ $rc = 0 ] || echo "vm: console log in $log"
+	return $rc
+}
+
 step "rustfmt (kernel .rustfmt.toml)" fmt_check
 step "clippy (CLIPPY=1)" clippy_check
 step "unsafe only in glue files" unsafe_only_in_glue
@@ -74,6 +82,7 @@ step "host: protocol core (cargo test)" bash -c "cd '$REPO/protocol-tests' && ca
 step "host: tools (cargo test)" bash -c "cd '$REPO/tools' && cargo test --tests 2>&1"
 step "host: fuzz the protocol core (20 s)" bash "$S/fuzz.sh" 20
 step "vm: KUnit, bus-level, end-to-end, lifecycle" vm_tests
+step "vm: a real BMC (ipmi_sim) through SSIF against LAN, both drivers" vm_bmcsim
 
 echo
 stage "test: done"
