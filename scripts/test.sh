@@ -67,7 +67,7 @@ vm_tests() {
 
 vm_bmcsim() {
 	local log="$CACHE/out/bmcsim-console.log" rc=0
-	bash "$S/run-vm.sh" bmcsim "$log" 900 || rc=$?
+	bash "$S/run-vm.sh" bmcsim "$log" 1200 || rc=$?
 	console_lines "$log" | grep -E '^(check:|checks:|bmcsim:|differs:)' || true
 	[ $rc = 0 ] || echo "vm: console log in $log"
 	return $rc

@@ -7,7 +7,9 @@ SIM_TAG=demo
 step() { echo; echo "demo: ---- $* ----"; }
 
 step "1. load ssif_bmc.ko: the ssif-bmc node of the device tree probes on Aspeed I2C bus 4"
-insmod $MOD/ssif_bmc_rs.ko
+# A 5 s response deadline: ipmi_sim forks a program to answer chassis status, which under
+# QEMU can take longer than the default 500 ms.
+insmod $MOD/ssif_bmc_rs.ko response_timeout_ms=5000
 check misc_device wait_for /dev/ipmi-ssif-host
 echo "demo: $(ls -l /dev/ipmi-ssif-host)"
 echo "demo: bound: $(ls /sys/bus/i2c/drivers/ssif_bmc | grep -- -1010) ($(cat /sys/bus/i2c/devices/4-1010/of_node/compatible))"

@@ -96,6 +96,7 @@ struct InFlight {
     /// `netfn << 2 | lun`, `cmd` of the request.
     netfn_lun: u8,
     cmd: u8,
+    read_at: Instant,
     deadline: Instant,
     /// The answer payload (`netfn|1 << 2 | lun, cmd, cc, data`), once known.
     answer: Option<Vec<u8>>,
@@ -142,6 +143,8 @@ struct Stats {
     stray: u64,
     bad_frames: u64,
     reconnects: u64,
+    /// The longest the simulator took to answer (read from the device to answer in).
+    slowest: Duration,
 }
 
 fn open_device(path: &str) -> io::Result<libc::c_int> {
@@ -232,6 +235,7 @@ impl Bridge {
             seq,
             netfn_lun,
             cmd,
+            read_at: Instant::now(),
             deadline: Instant::now() + self.opts.deadline,
             answer: None,
         };
@@ -329,8 +333,10 @@ impl Bridge {
                 a.len()
             );
         }
+        let took = r.read_at.elapsed();
         r.answer = Some(a);
         self.stats.answered += 1;
+        self.stats.slowest = self.stats.slowest.max(took);
     }
 
     fn control(&mut self, c: Control) {
@@ -475,7 +481,7 @@ impl Bridge {
 impl Drop for Stats {
     fn drop(&mut self) {
         eprintln!(
-            "ssif-bridge: stats forwarded={} answered={} local={} deadline={} disconnected={} dropped_by_driver={} stray={} bad_frames={} connects={}",
+            "ssif-bridge: stats forwarded={} answered={} local={} deadline={} disconnected={} dropped_by_driver={} stray={} bad_frames={} connects={} slowest_ms={}",
             self.forwarded,
             self.answered,
             self.local,
@@ -484,7 +490,8 @@ impl Drop for Stats {
             self.dropped_by_driver,
             self.stray,
             self.bad_frames,
-            self.reconnects
+            self.reconnects,
+            self.slowest.as_millis()
         );
     }
 }
