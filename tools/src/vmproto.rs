@@ -15,8 +15,9 @@ pub const MSG_END: u8 = 0xa0;
 pub const CMD_END: u8 = 0xa1;
 /// The next byte is a special byte with bit 4 set.
 pub const ESCAPE: u8 = 0xaa;
-/// ipmi_sim's largest frame (its `IPMI_SIM_MAX_MSG_LENGTH`, plus seq and checksum): a
-/// longer one is an error, not a reason to grow a buffer without bound.
+/// The longest frame accepted, after unescaping: ipmi_sim's messages are at most 255
+/// bytes, this leaves room to spare. A longer one is an error, not a reason to grow a
+/// buffer without bound.
 pub const MAX_FRAME: usize = 256 + 4;
 
 /// Control command bytes (the first byte of a control frame).
