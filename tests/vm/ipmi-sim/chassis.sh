@@ -3,7 +3,11 @@
 # ipmi_sim's chassis_control program: "<prog> get power" prints "power:<0|1>",
 # "<prog> set power <0|1>" stores it. The state lives next to ipmi_sim's own state
 # (IPMI_SIM_CHASSIS, default /tmp/ipmi-sim-chassis), so it survives a restart of ipmi_sim.
+# IPMI_SIM_CHASSIS_DELAY (seconds) makes every call that slow, like a BMC whose power
+# control goes through a slower stack: the tests use it to tell a fixed 500 ms response
+# deadline from a configurable one.
 f=${IPMI_SIM_CHASSIS:-/tmp/ipmi-sim-chassis}
+sleep "${IPMI_SIM_CHASSIS_DELAY:-0}"
 op=$1
 shift
 while [ $# -gt 0 ]; do

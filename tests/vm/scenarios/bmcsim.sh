@@ -42,6 +42,13 @@ compare_all() {
 	ca_tag=$2
 	for ca in $READS; do
 		case $ca in watchdog_get:*) SA_MASK=$WATCHDOG_MASK ;; *) SA_MASK= ;; esac
+		case $ca_drv:$ca in
+		c:chassis_status:* | c:raw_get_chassis_status:*)
+			# 1 s to answer (chassis.sh): past upstream's fixed deadline.
+			check "bmcsim_${ca_drv}_${ca_tag}${ca%%:*}_lost_at_500ms" ssif_loses_answer "${ca_drv}_${ca%%:*}" $(echo "${ca#*:}" | tr '#' ' ')
+			continue
+			;;
+		esac
 		check "bmcsim_${ca_drv}_${ca_tag}${ca%%:*}" same_answer "${ca_drv}_${ca%%:*}" $(echo "${ca#*:}" | tr '#' ' ')
 		SA_MASK=
 	done
@@ -70,10 +77,16 @@ state_changes() {
 	check "bmcsim_${sc_drv}_sel_info_after_clear" same_answer "${sc_drv}_sel_info_after_clear" sel info
 	# Power (the chassis_control program of lan.conf keeps it): off through SSIF, seen
 	# over LAN; on over LAN, seen through SSIF.
+	# Upstream's driver loses the answers (1 s, past its 500 ms), not the commands.
 	ssif chassis power off >/dev/null 2>&1
 	check "bmcsim_${sc_drv}_power_off_via_ssif_seen_via_lan" [ "$(power lan)" = off ]
 	lan chassis power on >/dev/null 2>&1
-	check "bmcsim_${sc_drv}_power_on_via_lan_seen_via_ssif" [ "$(power ssif)" = on ]
+	if [ "$sc_drv" = rust ]; then
+		check "bmcsim_${sc_drv}_power_on_via_lan_seen_via_ssif" [ "$(power ssif)" = on ]
+	else
+		check "bmcsim_${sc_drv}_power_on_via_lan_lost_via_ssif" [ "$(power ssif)" = "" ]
+		check "bmcsim_${sc_drv}_power_on_via_lan_seen_via_lan" [ "$(power lan)" = on ]
+	fi
 	# Watchdog: Set Watchdog Timer through SSIF (SMS/OS, no action, 30.0 s, not started),
 	# read back over LAN.
 	ssif raw 0x06 0x24 0x04 0x00 0x00 0x00 0x2c 0x01 >/dev/null 2>&1
@@ -133,10 +146,9 @@ restart_under_load() {
 run_driver() {
 	drv=$1
 	td=$(date +%s)
-	# ipmi_sim runs a program (popen) for chassis status and control: under TCG on a busy
-	# machine that can take longer than 500 ms, after which the driver drops the request.
-	# Ours gets 5 s, as a BMC in front of a slow stack would set it; upstream's deadline
-	# is fixed at 500 ms.
+	# Chassis status and control take 1 s (lib-bmcsim.sh): ours gets a 5 s response
+	# deadline, as a BMC in front of a slow stack would set it; upstream's is fixed at
+	# 500 ms.
 	case $drv in
 	rust) ddir=ssif_bmc params=response_timeout_ms=5000 ;;
 	c) ddir=ipmi-ssif-host params= ;;

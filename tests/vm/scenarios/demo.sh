@@ -7,8 +7,8 @@ SIM_TAG=demo
 step() { echo; echo "demo: ---- $* ----"; }
 
 step "1. load ssif_bmc.ko: the ssif-bmc node of the device tree probes on Aspeed I2C bus 4"
-# A 5 s response deadline: ipmi_sim forks a program to answer chassis status, which under
-# QEMU can take longer than the default 500 ms.
+# A 5 s response deadline: the simulated BMC takes 1 s to answer chassis status
+# (tests/vm/ipmi-sim/chassis.sh), longer than the default 500 ms.
 insmod $MOD/ssif_bmc_rs.ko response_timeout_ms=5000
 check misc_device wait_for /dev/ipmi-ssif-host
 echo "demo: $(ls -l /dev/ipmi-ssif-host)"
