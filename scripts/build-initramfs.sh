@@ -14,6 +14,8 @@ mkdir -p "$ROOT"/{bin,sbin,dev,proc,sys,tmp,run,root,lib/modules/ssif,etc}
 cp -a "$CACHE/armel-root/." "$ROOT/"
 rm -rf "$ROOT/usr/share/doc" "$ROOT/usr/share/man" "$ROOT/usr/share/locale" "$ROOT/.debs" "$ROOT"/.pkgs-*
 cp "$OUT"/tools/* "$ROOT/sbin/"
+# The BMC simulator's configuration (ipmi_sim runs in the VM; tests/vm/ipmi-sim).
+bash "$REPO/tests/vm/ipmi-sim/build.sh" "$ROOT/ipmi-sim"
 cp "$OUT/module/ssif_bmc.ko" "$ROOT/lib/modules/ssif/ssif_bmc_rs.ko"
 cp "$OUT/module-kunit/ssif_bmc.ko" "$ROOT/lib/modules/ssif/ssif_bmc_rs_kunit.ko"
 cp "$KB/drivers/char/ipmi/ssif_bmc.ko" "$ROOT/lib/modules/ssif/ssif_bmc_c.ko"

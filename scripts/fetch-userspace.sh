@@ -9,7 +9,11 @@
 . "$(dirname "$0")/lib.sh"
 
 ROOT="$CACHE/armel-root"
-PKGS=(busybox-static ipmitool i2c-tools)
+PKGS=(busybox-static ipmitool i2c-tools openipmi libopenipmi0)
+# ipmi_sim (openipmi) links neither libsnmp40 (the package's SNMP tools do) nor what only
+# libsnmp40 drags in: leave them out of the closure.
+NOT_NEEDED='libsnmp40|libsnmp-base|libpci3|pci.ids|libsensors5|libsensors-config|libwrap0|libnsl2|libtirpc3|libtirpc-common|libgssapi-krb5-2|libkrb5-3|libk5crypto3|libkrb5support0|libkeyutils1|libcom-err2|libudev1'
+
 stamp="$ROOT/.pkgs-$(echo "${PKGS[*]}" | sha256sum | cut -c1-8)"
 if [ -f "$stamp" ]; then
 	stage "armel user space: cached"
@@ -35,7 +39,7 @@ apt-get "${aptopts[@]}" update -qq
 closure=$(apt-cache "${aptopts[@]}" depends --recurse --no-recommends --no-suggests \
 	--no-conflicts --no-breaks --no-replaces --no-enhances "${PKGS[@]}" |
 	grep -E '^[a-z0-9]' | grep -vE '^(debconf|perl|perl-base|perl-modules-5.36|usrmerge|usr-is-merged|lib[a-z-]*-perl|libperl5.36|libgdbm6|libgdbm-compat4|libdb5.3|dpkg|install-info|readline-common|lsb-base|sysvinit-utils|init-system-helpers|debianutils|libc-bin|gcc-12-base|tar|mawk|coreutils|base-files)' |
-	sort -u)
+	grep -vxE "$NOT_NEEDED" | sort -u)
 stage "armel user space: downloading $(echo $closure | wc -w) packages"
 cd "$APTDIR/debs"
 rm -f ./*.deb

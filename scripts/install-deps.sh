@@ -9,7 +9,7 @@ stage "install: host packages"
 pkgs=(make gcc flex bison bc libssl-dev libelf-dev cpio kmod xz-utils python3
       gcc-arm-linux-gnueabihf binutils-arm-linux-gnueabihf
       gcc-arm-linux-gnueabi binutils-arm-linux-gnueabi libc6-dev-armel-cross
-      libclang-19-dev qemu-system-arm valgrind)
+      libclang-19-dev qemu-system-arm valgrind openipmi)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -71,6 +71,14 @@ vm_tests() {
 	return $rc
 }
 
+vm_bmcsim() {
+	local soc=$1 log="$CACHE/out/bmcsim-$1-console.log" rc=0
+	SOC=$soc bash "$S/run-vm.sh" bmcsim "$log" 1200 || rc=$?
+	console_lines "$log" | grep -E '^(check:|checks:|bmcsim:|differs:)' || true
+	[ $rc = 0 ] || echo "vm: console log in $log"
+	return $rc
+}
+
 step "rustfmt (kernel .rustfmt.toml)" fmt_check
 step "clippy (CLIPPY=1)" clippy_check
 step "unsafe only in glue files" unsafe_only_in_glue
@@ -87,6 +95,7 @@ done
 step "kunit.py run: ${SOCS// /, } (our suite built in, the kernel's Rust suites)" bash "$REPO/tests/kunit/kunit.sh"
 step "vm: real controller path (QEMU 10 i2c-echo through i2c-aspeed; ours, then upstream's)" \
 	bash "$S/i2c-echo.sh"
+step "vm -M $(soc_machine ast2600): a real BMC (ipmi_sim) through SSIF against LAN, both drivers" vm_bmcsim ast2600
 
 echo
 stage "test: done"

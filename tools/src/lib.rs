@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Shared bits of the user-space tools: the `/dev/ipmi-ssif-host` ABI and IPMI answers.
+//! Shared bits of the user-space tools: the `/dev/ipmi-ssif-host` ABI, IPMI answers and the
+//! VM serial protocol of OpenIPMI's simulator.
 
 pub mod ipmi;
 pub mod smbus;
 pub mod stamps;
+pub mod vmproto;

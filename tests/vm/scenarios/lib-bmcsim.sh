@@ -1,0 +1,146 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for the scenarios with a real BMC (sourced after lib.sh): OpenIPMI's ipmi_sim
+# configured by /ipmi-sim (tests/vm/ipmi-sim), ssif-bridge between it and
+# /dev/ipmi-ssif-host, and ipmitool reaching the same simulator two ways: through
+# ipmi_ssif and our driver (-I open), and over LAN on loopback (-I lanplus).
+SIM_STATE=/tmp/ipmi-sim-state
+SIM_LOG=/tmp/ipmi_sim.log
+BRIDGE_LOG=/tmp/bridge.log
+export IPMI_SIM_CHASSIS=/tmp/ipmi-sim-chassis
+# Chassis status and control take 1 s (see chassis.sh): longer than upstream's fixed
+# 500 ms response deadline, well within the 5 s we give our driver.
+export IPMI_SIM_CHASSIS_DELAY=1
+
+# The LAN user of tests/vm/ipmi-sim/lan.conf. -C 3 (RAKP-HMAC-SHA1, HMAC-SHA1-96,
+# AES-CBC-128) is the cipher suite ipmitool would pick; naming it spares the Get Channel
+# Cipher Suites probe, which the simulator does not answer.
+lan() {
+	ipmitool -I lanplus -H 127.0.0.1 -U ssiftest -P ssif-pw-19 -C 3 "$@"
+}
+
+ssif() {
+	ipmitool -I open "$@"
+}
+
+net_up() {
+	ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
+}
+
+# sim_start first|again: start ipmi_sim; "first" on an empty state directory (the SDR
+# repository put in place, the first-start SEL), "again" on the state it left. Waits
+# until it answers over LAN. Sets SIM.
+sim_start() {
+	if [ "$1" = first ]; then
+		rm -rf "$SIM_STATE" "$IPMI_SIM_CHASSIS"
+		mkdir -p "$SIM_STATE/ipmi_sim/ssifbmc"
+		cp /ipmi-sim/sdr.20.main "$SIM_STATE/ipmi_sim/ssifbmc/"
+		emu=/ipmi-sim/first-start.emu
+	else
+		emu=/ipmi-sim/bmc.emu
+	fi
+	ipmi_sim -n -c /ipmi-sim/lan.conf -f $emu -s "$SIM_STATE" >>"$SIM_LOG" 2>&1 &
+	SIM=$!
+	ss_n=0
+	while ! lan raw 0x06 0x01 >/dev/null 2>&1; do
+		ss_n=$((ss_n + 1))
+		if [ $ss_n -ge 60 ] || ! kill -0 $SIM 2>/dev/null; then
+			echo "ipmi_sim did not come up:"
+			cat "$SIM_LOG"
+			return 1
+		fi
+		sleep 0.5
+	done
+}
+
+sim_stop() {
+	kill "$SIM" 2>/dev/null
+	wait "$SIM" 2>/dev/null
+}
+
+# bridge_start [options]: ssif-bridge on /dev/ipmi-ssif-host; waits until it serves the
+# device and is connected to the simulator. Sets BRIDGE.
+bridge_start() {
+	: >"$BRIDGE_LOG"
+	ssif-bridge "$@" 2>>"$BRIDGE_LOG" &
+	BRIDGE=$!
+	bs_n=0
+	while ! { grep -q serving "$BRIDGE_LOG" && grep -q connected "$BRIDGE_LOG"; } && [ $bs_n -lt 250 ]; do
+		sleep 0.02
+		bs_n=$((bs_n + 1))
+	done
+	grep -q connected "$BRIDGE_LOG"
+}
+
+bridge_stop() {
+	kill "$BRIDGE" 2>/dev/null
+	wait "$BRIDGE" 2>/dev/null
+}
+
+# host_up: bind ipmi_ssif to the BMC at 0x10 on the link's host adapter.
+host_up() {
+	echo ipmi_ssif 0x10 >/sys/bus/i2c/devices/i2c-$HOST_BUS/new_device
+	wait_for /dev/ipmi0 100
+}
+
+host_down() {
+	echo 0x10 >/sys/bus/i2c/devices/i2c-$HOST_BUS/delete_device
+}
+
+# same_answer NAME CMD...: run ipmitool CMD through SSIF and over LAN, keep both outputs
+# (stdout and stderr, then the exit status) in /tmp/diff/NAME.{ssif,lan}, and succeed iff
+# both succeeded and printed the same. Nothing is masked unless SA_MASK (a sed script)
+# is set: it is applied to both outputs before they are compared, and the unmasked
+# outputs stay in NAME.{ssif,lan}.raw.
+# same_error NAME CMD...: the same for a command that must fail on both sides.
+same_answer() {
+	SA_WANT=0 same_output "$@"
+}
+
+same_error() {
+	SA_WANT=1 same_output "$@"
+}
+
+same_output() {
+	sa_name=$1
+	shift
+	mkdir -p /tmp/diff
+	ssif "$@" >/tmp/diff/$sa_name.ssif 2>&1
+	echo "rc=$?" >>/tmp/diff/$sa_name.ssif
+	lan "$@" >/tmp/diff/$sa_name.lan 2>&1
+	echo "rc=$?" >>/tmp/diff/$sa_name.lan
+	if [ -n "${SA_MASK:-}" ]; then
+		for sa_f in ssif lan; do
+			mv /tmp/diff/$sa_name.$sa_f /tmp/diff/$sa_name.$sa_f.raw
+			sed "$SA_MASK" /tmp/diff/$sa_name.$sa_f.raw >/tmp/diff/$sa_name.$sa_f
+		done
+	fi
+	sa_rc=$(tail -n 1 /tmp/diff/$sa_name.lan)
+	case $SA_WANT:$sa_rc in
+	0:rc=0 | 1:rc=[1-9]*) ;;
+	*)
+		echo "${SIM_TAG:-bmcsim}: unexpected over LAN: ipmitool $* ($sa_rc)"
+		head -n 5 /tmp/diff/$sa_name.lan | sed "s/^/${SIM_TAG:-bmcsim}:   /"
+		return 1
+		;;
+	esac
+	if cmp -s /tmp/diff/$sa_name.ssif /tmp/diff/$sa_name.lan; then
+		return 0
+	fi
+	echo "${SIM_TAG:-bmcsim}: differs: ipmitool $* (SSIF <, LAN >)"
+	diff /tmp/diff/$sa_name.ssif /tmp/diff/$sa_name.lan | head -n 20 | sed "s/^/${SIM_TAG:-bmcsim}:   /"
+	return 1
+}
+
+# ssif_loses_answer NAME CMD...: the answer through SSIF is lost (upstream's driver dropped
+# the request at its 500 ms deadline) while the same command over LAN succeeds.
+ssif_loses_answer() {
+	sl_name=$1
+	shift
+	mkdir -p /tmp/diff
+	ssif "$@" >/tmp/diff/$sl_name.ssif 2>&1
+	sl_ssif=$?
+	lan "$@" >/tmp/diff/$sl_name.lan 2>&1
+	sl_lan=$?
+	echo "${SIM_TAG:-bmcsim}: ipmitool $*: SSIF rc=$sl_ssif ($(head -n 1 /tmp/diff/$sl_name.ssif)), LAN rc=$sl_lan"
+	[ $sl_ssif != 0 ] && [ $sl_lan = 0 ]
+}
