@@ -14,7 +14,7 @@
 
 use kernel::{
     bindings,
-    ffi::{c_char, c_ulong},
+    ffi::c_char,
     sync::lock::{Backend, Lock},
 };
 
@@ -43,8 +43,10 @@ pub(crate) struct IrqSaveBackend;
 /// How the lock was taken, hence how it is released.
 pub(crate) enum IrqState {
     /// By `spin_lock_irqsave()`: the saved interrupt flags.
-    Saved(c_ulong),
-    /// By `spin_trylock_irq_disable()` (there is no exported trylock with irqsave).
+    #[cfg(any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK))]
+    Saved(kernel::ffi::c_ulong),
+    /// By `spin_trylock_irq_disable()` (there is no exported trylock with irqsave), or by
+    /// `spin_lock_irq_disable()` where `spin_lock_irqsave()` has no function to call.
     Counted,
 }
 
@@ -53,6 +55,7 @@ pub(crate) enum IrqState {
 /// # Safety
 ///
 /// `ptr` points to a `spinlock_t`.
+#[cfg(any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK))]
 unsafe fn raw(ptr: *mut bindings::spinlock_t) -> *mut bindings::raw_spinlock_t {
     // CAST: Without PREEMPT_RT (see Kconfig), `spinlock_t` is a union whose member `rlock`, the
     // `raw_spinlock_t`, is at offset 0; C's `spinlock_check()` returns `&lock->rlock`. bindgen
@@ -73,11 +76,23 @@ unsafe impl Backend for IrqSaveBackend {
         unsafe { bindings::__spin_lock_init(ptr, name, key) }
     }
 
+    // `_raw_spin_lock_irqsave()` is a function only where `spinlock_api_smp.h` is used (SMP or
+    // spinlock debugging); elsewhere it is a macro and there is no lock to speak of, only the
+    // interrupt state: take the kernel crate's counted path, as `SpinLockIrq` does.
+    #[cfg(any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK))]
     #[inline]
     unsafe fn lock(ptr: *mut Self::State) -> Self::GuardState {
         // SAFETY: The caller guarantees `ptr` is an initialised spinlock; `raw` gives its
         // `raw_spinlock_t`, which is what `spin_lock_irqsave()` passes on.
         IrqState::Saved(unsafe { bindings::_raw_spin_lock_irqsave(raw(ptr)) })
+    }
+
+    #[cfg(not(any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK)))]
+    #[inline]
+    unsafe fn lock(ptr: *mut Self::State) -> Self::GuardState {
+        // SAFETY: The caller guarantees `ptr` is an initialised spinlock.
+        unsafe { bindings::spin_lock_irq_disable(ptr) };
+        IrqState::Counted
     }
 
     #[inline]
@@ -91,6 +106,7 @@ unsafe impl Backend for IrqSaveBackend {
     unsafe fn unlock(ptr: *mut Self::State, state: &Self::GuardState) {
         match *state {
             // SAFETY: The caller owns the lock, taken by `lock`, which returned `flags`.
+            #[cfg(any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK))]
             IrqState::Saved(flags) => unsafe {
                 bindings::_raw_spin_unlock_irqrestore(raw(ptr), flags)
             },
