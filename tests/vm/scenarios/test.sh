@@ -86,6 +86,27 @@ check unbind_with_file_open sh -c '
 	! cat <&3 2>/dev/null'
 check rmmod_after_unbind rmmod ssif_bmc
 check insmod_rmmod_cycles sh -c 'for i in 1 2 3 4 5; do insmod '$MOD'/ssif_bmc_rs.ko && rmmod ssif_bmc || exit 1; done'
+# links=2: a second, suffixed pair, serving a request on its own.
+links_two() {
+	rmmod ssif_link && load_link links=2 || return 1
+	l_bmc=$(bus_of ssif-link-bmc-1) && l_host=$(bus_of ssif-link-host-1) && bus_of ssif-link-bmc >/dev/null || return 1
+	insmod $MOD/ssif_bmc_rs.ko
+	wait_for /dev/ipmi-ssif-host
+	# The DT device probes first; the link's device is to be the one served.
+	echo 4-1010 > /sys/bus/i2c/drivers/ssif_bmc/unbind
+	echo ipmi-ssif-host 0x1010 > /sys/bus/i2c/devices/i2c-$l_bmc/new_device
+	wait_for /dev/ipmi-ssif-host || return 1
+	: > /tmp/responder.log
+	start_responder
+	wait_serving
+	ssif-vmtest faults "$l_host" none 1 | grep -q recovered=1
+	l_rc=$?
+	kill $RESPONDER; wait $RESPONDER 2>/dev/null
+	echo 0x1010 > /sys/bus/i2c/devices/i2c-$l_bmc/delete_device
+	rmmod ssif_bmc
+	return $l_rc
+}
+check link_second_pair_serves links_two
 check no_kernel_splat no_splat
 check no_kmemleak_reports no_leaks
 summary
