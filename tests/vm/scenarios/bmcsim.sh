@@ -132,7 +132,7 @@ state_changes() {
 }
 
 # The kill/restart test: a loop of "sdr list" through SSIF while ipmi_sim is killed and,
-# 3 s later, restarted. An iteration is ok when its output is the reference's.
+# once the loop has seen an error, restarted. An iteration is ok when its output is the reference's.
 restart_under_load() {
 	rl_drv=$1
 	ssif sdr list >/tmp/sdr.ref 2>&1 || return 1
@@ -153,7 +153,14 @@ restart_under_load() {
 	while [ "$(grep -c '^[0-9]* pass' /tmp/loop.log)" -lt 2 ]; do sleep 0.2; done
 	sim_stop
 	echo "bmcsim: ipmi_sim killed"
-	sleep 3
+	# Stay away until the loop has seen an error (a host that hangs instead never shows
+	# one: after 60 s the check on errors fails), then 2 s more.
+	rl_n=0
+	while ! grep -q '^[0-9]* fail' /tmp/loop.log && [ $rl_n -lt 120 ]; do
+		sleep 0.5
+		rl_n=$((rl_n + 1))
+	done
+	sleep 2
 	sim_start again || return 1
 	echo "bmcsim: ipmi_sim restarted"
 	rl_n=0
