@@ -132,10 +132,9 @@ impl<T: FileHandler> PollMiscDevice<T> {
         try_pin_init!(&this in Self {
             handler,
             name,
-            // SAFETY: `slot` is valid for writes; it is fully initialised before registration.
-            // `FOPS` and `GROUPS` are static; `name` is initialised (field order) and outlives
-            // the registration (type invariant); `parent` is a live device, and the driver core
-            // holds a reference to it as long as the misc device exists.
+            // SAFETY: `slot` is valid for writes and fully set before registration; `FOPS`,
+            // `GROUPS` are static; `name` is set (field order) and outlives the registration
+            // (type invariant); the driver core holds `parent` while the misc device exists.
             misc <- Opaque::try_ffi_init(move |slot: *mut bindings::miscdevice| unsafe {
                 let name = &(*this.as_ptr()).name;
                 slot.write(pin_init::zeroed());
