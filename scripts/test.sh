@@ -61,7 +61,7 @@ wiring_check() {
 vm_tests() {
 	local soc=$1 log="$CACHE/out/test-console-$1.log" rc=0 t0 checks kunit
 	t0=$(date +%s)
-	SOC=$soc bash "$S/run-vm.sh" test "$log" 900 || rc=$?
+	SOC=$soc bash "$S/run-vm.sh" test "$log" 1800 || rc=$?
 	console_lines "$log" | grep -E '^(check:|checks:|vmtest:|kmemleak:)' || true
 	python3 "$S/ktap.py" "$log" --require ssif_bmc_rust --require rust_kernel_fmt >"$log.kunit" || rc=1
 	cat "$log.kunit"
@@ -73,7 +73,7 @@ vm_tests() {
 
 vm_bmcsim() {
 	local soc=$1 log="$CACHE/out/bmcsim-$1-console.log" rc=0
-	SOC=$soc bash "$S/run-vm.sh" bmcsim "$log" 1200 || rc=$?
+	SOC=$soc bash "$S/run-vm.sh" bmcsim "$log" 1800 || rc=$?
 	console_lines "$log" | grep -E '^(check:|checks:|bmcsim:|differs:)' || true
 	[ $rc = 0 ] || echo "vm: console log in $log"
 	return $rc
