@@ -3,6 +3,7 @@
 //! VM serial protocol of OpenIPMI's simulator.
 
 pub mod ipmi;
+pub mod sigterm;
 pub mod smbus;
 pub mod stamps;
 pub mod vmproto;

@@ -31,7 +31,6 @@ use std::{
     io::{self, Read, Write},
     net::{TcpStream, ToSocketAddrs},
     os::fd::AsRawFd,
-    sync::atomic::{AtomicBool, Ordering},
     thread,
     time::{Duration, Instant},
 };
@@ -43,21 +42,6 @@ const CC_NO_RESPONSE: u8 = 0xce;
 /// message limit.
 const CC_TOO_LONG: u8 = 0xca;
 const CMD_GET_SYSTEM_INTERFACE_CAPS: u8 = 0x57;
-
-static TERMINATED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_sigterm(_: libc::c_int) {
-    TERMINATED.store(true, Ordering::Relaxed);
-}
-
-fn catch_sigterm() {
-    // SAFETY: an all-zero `sigaction` is valid (empty mask, no flags).
-    let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
-    act.sa_sigaction = on_sigterm as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    // SAFETY: `act` is valid and the handler only stores to an atomic, which is
-    // async-signal-safe.
-    unsafe { libc::sigaction(libc::SIGTERM, &act, std::ptr::null_mut()) };
-}
 
 /// Longest `poll()`, so that SIGTERM and reconnection are noticed.
 const POLL_MS: u64 = 100;
@@ -412,7 +396,7 @@ impl Bridge {
     /// Serves an open device until it goes away or SIGTERM.
     fn serve(&mut self, fd: libc::c_int) {
         let mut buf = [0u8; READ_BUF];
-        while !TERMINATED.load(Ordering::Relaxed) {
+        while !ssif_tools::sigterm::terminated() {
             self.ensure_link();
             let mut fds = vec![libc::pollfd {
                 fd,
@@ -498,7 +482,7 @@ impl Drop for Stats {
 
 fn main() {
     let opts = options();
-    catch_sigterm();
+    ssif_tools::sigterm::catch();
     let mut bridge = Bridge {
         opts,
         link: None,
@@ -507,7 +491,7 @@ fn main() {
         next_seq: 0,
         stats: Stats::default(),
     };
-    while !TERMINATED.load(Ordering::Relaxed) {
+    while !ssif_tools::sigterm::terminated() {
         let fd = match open_device(&bridge.opts.device) {
             Ok(fd) => fd,
             Err(e) => {

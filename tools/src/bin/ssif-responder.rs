@@ -16,30 +16,9 @@ use ssif_tools::{
 };
 use std::{
     ffi::CString,
-    io,
-    sync::atomic::{AtomicBool, Ordering},
-    thread,
+    io, thread,
     time::{Duration, Instant},
 };
-
-/// Set by SIGTERM: close the device, print the stats and exit.
-static TERMINATED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_sigterm(_: libc::c_int) {
-    TERMINATED.store(true, Ordering::Relaxed);
-}
-
-/// SIGTERM interrupts a blocking `poll()` (no `SA_RESTART`) and sets [`TERMINATED`]. One
-/// that arrives outside `poll()` is seen at the next check: `poll()` wakes every
-/// [`POLL_MS`].
-fn catch_sigterm() {
-    // SAFETY: an all-zero `sigaction` is valid (empty mask, no flags).
-    let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
-    act.sa_sigaction = on_sigterm as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    // SAFETY: `act` is valid and the handler only stores to an atomic, which is
-    // async-signal-safe.
-    unsafe { libc::sigaction(libc::SIGTERM, &act, std::ptr::null_mut()) };
-}
 
 /// Longest `poll()`: a SIGTERM that came while the loop was not in `poll()` is noticed after at
 /// most this long.
@@ -79,9 +58,9 @@ fn main() {
     });
     let stamps = opt("--stamps").map(|p| Stamps::open(&p).expect("--stamps"));
     let mut global_enables = 0u8;
-    catch_sigterm();
+    ssif_tools::sigterm::catch();
 
-    while !TERMINATED.load(Ordering::Relaxed) {
+    while !ssif_tools::sigterm::terminated() {
         let fd = match open(&device) {
             Ok(fd) => fd,
             Err(e) => {
@@ -142,12 +121,12 @@ fn serve(
             events: libc::POLLIN,
             revents: 0,
         };
-        if TERMINATED.load(Ordering::Relaxed) {
+        if ssif_tools::sigterm::terminated() {
             return;
         }
         // SAFETY: `pfd` is valid for the call.
         let ready = unsafe { libc::poll(&mut pfd, 1, POLL_MS) };
-        if TERMINATED.load(Ordering::Relaxed) {
+        if ssif_tools::sigterm::terminated() {
             return;
         }
         if ready <= 0 {
