@@ -10,6 +10,8 @@ pub const NETFN_APP: u8 = 0x06;
 /// OEM netfn used for the echo command (OEM range 0x30..0x3f).
 pub const NETFN_OEM: u8 = 0x30;
 pub const CMD_ECHO: u8 = 0x01;
+/// OEM "slow echo": answered like the echo; the responder's `--slow-cmd 30:02` answers it late.
+pub const CMD_SLOW_ECHO: u8 = 0x02;
 pub const CC_OK: u8 = 0x00;
 pub const CC_INVALID_COMMAND: u8 = 0xc1;
 
@@ -48,7 +50,7 @@ pub fn answer(request: &[u8], global_enables: &mut u8) -> Vec<u8> {
             vec![CC_OK, 0x00, SSIF_CAPS, PAYLOAD_MAX as u8, PAYLOAD_MAX as u8]
         }
         // OEM echo: the data back
-        (NETFN_OEM, CMD_ECHO) => {
+        (NETFN_OEM, CMD_ECHO | CMD_SLOW_ECHO) => {
             let mut v = vec![CC_OK];
             v.extend_from_slice(&data[..data.len().min(PAYLOAD_MAX - 3)]);
             v

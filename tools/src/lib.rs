@@ -2,8 +2,11 @@
 //! Shared bits of the user-space tools: the `/dev/ipmi-ssif-host` ABI, IPMI answers and the
 //! VM serial protocol of OpenIPMI's simulator.
 
+pub mod checker;
+pub mod dev;
 pub mod ipmi;
 pub mod sigterm;
 pub mod smbus;
+pub mod ssif;
 pub mod stamps;
 pub mod vmproto;

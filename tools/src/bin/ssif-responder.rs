@@ -6,7 +6,7 @@
 //!
 //! Options: `--device PATH`, `--delay-ms N` (answer late), `--slow-cmd NETFN:CMD` (only
 //! that command is answered late), `--retry-ms N` (reopen interval), `-v` (log every
-//! request), `--stamps PATH` (share per-request timestamps with `ssif-vmtest bench`, see
+//! request, all its bytes), `--stamps PATH` (share per-request timestamps with `ssif-vmtest bench`, see
 //! `ssif_tools::stamps`). SIGTERM closes the device and exits. It always logs `serving`, `device gone` and, per open, the mean time of its `read()` and
 //! `write()` calls.
 
@@ -153,8 +153,7 @@ fn serve(
         let response = answer(request, global_enables);
         if verbose {
             eprintln!(
-                "ssif-responder: request {:02x?} -> {} bytes",
-                &request[..request.len().min(4)],
+                "ssif-responder: request {request:02x?} -> {} bytes",
                 response.len()
             );
         }
