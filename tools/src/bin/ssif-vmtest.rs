@@ -6,8 +6,8 @@
 //! Usage: `ssif-vmtest BUS COUNTERS_FILE` (bus sequences, with `ssif-responder` running) or
 //! `ssif-vmtest abi BUS COUNTERS_FILE` (the file ABI, with nobody else holding the device).
 //! Prints `vmtest: NAME ok|FAIL ...` per scenario and `vmtest: N passed, N failed`; exits
-//! non-zero on any failure. `ssif-vmtest faults|bench|fileops ...`: the fault campaign and the
-//! benchmark's two measurements (see those functions); `calibrate`, `icount-ops`, `txn`: the
+//! non-zero on any failure. `ssif-vmtest clean BUS`: one clean Get Device ID; `bench|fileops ...`:
+//! the benchmark's two measurements (see those functions); `calibrate`, `icount-ops`, `txn`: the
 //! deterministic benchmark's (`-icount`). `ssif-vmtest late-answer DEADLINE_MS`: a late answer
 //! through Linux's ipmi_ssif and ipmitool (see [`late_answer`]).
 
@@ -1174,124 +1174,23 @@ fn txn(args: &[String]) -> ! {
     std::process::exit(i32::from(!ok));
 }
 
-/// The bus-level fault classes: each injects one fault; a clean transaction follows.
-fn fault_class(name: &str) -> Option<fn(&Ctx) -> Outcome> {
-    let f: fn(&Ctx) -> Outcome = match name {
-        "none" => |_| Ok(()),
-        "bad_pec_write" => |c| {
-            let _ = c.bus.raw_write(&[0x02, 0x02, 0x18, 0x01, 0x67]);
-            Ok(())
-        },
-        "truncated_write" => |c| {
-            let _ = c.bus.raw_write(&[0x02, 0x05, 0x18, 0x01]);
-            Ok(())
-        },
-        "stop_mid_read" => |c| {
-            // A multi-part response, of which the host reads 3 bytes and stops.
-            c.write_request(&echo(&[3; 60]))?;
-            for _ in 0..400 {
-                if c.bus.raw_read(0x03, 3).is_ok() {
-                    break;
-                }
-                thread::sleep(Duration::from_millis(5));
-            }
-            Ok(())
-        },
-        "restart_without_stop" => |c| {
-            set_link_fault("fault_no_stop", "1")?;
-            let _ = c.bus.raw_write(&[0x02, 0x02, 0x18]);
-            Ok(())
-        },
-        "read_nothing_pending" => |c| {
-            let _ = c.bus.raw_write(&[0x02, 0x05, 0x18]);
-            let _ = c.bus.block_read(0x03);
-            Ok(())
-        },
-        "unknown_command" => |c| {
-            let _ = c.bus.raw_write(&[0x55, 0x01, 0x02]);
-            Ok(())
-        },
-        "overlong_part" => |c| {
-            let mut raw = vec![0x02, 35];
-            raw.extend_from_slice(&[0xee; 36]);
-            let _ = c.bus.raw_write(&raw);
-            Ok(())
-        },
-        "multipart_over_254" => |c| {
-            let _ = c.bus.block_write(0x06, &[0x22; 32]);
-            for _ in 0..7 {
-                let _ = c.bus.block_write(0x07, &[0x22; 32]);
-            }
-            Ok(())
-        },
-        "middle_without_start" => |c| {
-            let _ = c.bus.block_write(0x07, &[0x11; 32]);
-            Ok(())
-        },
-        "retry_0x0a_wrong_block" => |c| {
-            c.transact(&echo(&[5; 98]))?;
-            let _ = c.bus.block_write(0x0a, &[0x07]);
-            Ok(())
-        },
-        "slow_request" => |c| {
-            // OEM 0x30/0x02: the responder answers it only after its delay.
-            c.write_request(&[0x30 << 2, 0x02])
-        },
-        "second_open" => |_| {
-            // The responder holds the device: a second opener must be refused.
-            want("second open", Dev::open(0).map(|_| ()), Err(libc::EBUSY))
-        },
-        _ => return None,
-    };
-    Some(f)
-}
-
-/// `faults BUS CLASS N`: N times the fault, each followed by a clean transaction.
-/// Prints `iterations=<n> recovered=<n> wedged=<n> lost=<n> slowest_ms=<n>`.
-fn faults(args: &[String]) -> ! {
-    let (Some(bus), Some(fault), Some(n)) = (
-        args.first().and_then(|b| b.parse().ok()),
-        args.get(1).and_then(|c| fault_class(c)),
-        args.get(2).and_then(|n| n.parse::<u32>().ok()),
-    ) else {
-        eprintln!("usage: ssif-vmtest faults BUS CLASS N");
+/// `clean BUS`: one Get Device ID with PEC and one without; prints `clean: ok` (exit 0) or
+/// `clean: FAIL <why>` (exit 1).
+fn clean(args: &[String]) -> ! {
+    let Some(bus) = args.first().and_then(|b| b.parse().ok()) else {
+        eprintln!("usage: ssif-vmtest clean BUS");
         std::process::exit(2);
     };
-    let ctx = Ctx::open(bus, String::new());
-    let want_answer = answer(&GET_DEVICE_ID, &mut 0);
-    let (mut recovered, mut wedged, mut lost) = (0, 0, 0);
-    if args[1] == "slow_request" {
-        // Only the fault: the caller decides what follows.
-        let _ = fault(&ctx);
-        std::process::exit(0);
-    }
-    // The slowest clean transaction (first try), to tell a slow responder from a fault.
-    let mut slowest = Duration::ZERO;
-    for _ in 0..n {
-        let _ = fault(&ctx);
-        let _ = ctx.bus.set_pec(false);
-        let t = Instant::now();
-        let mut result = ctx.transact(&GET_DEVICE_ID);
-        slowest = slowest.max(t.elapsed());
-        if result.is_err() {
-            // Past any response deadline, one more try: still failing means wedged.
-            thread::sleep(Duration::from_millis(600));
-            result = ctx.transact(&GET_DEVICE_ID);
+    match Ctx::open(bus, String::new()).clean() {
+        Ok(()) => {
+            println!("clean: ok");
+            std::process::exit(0)
         }
-        match result {
-            Ok(r) if r == want_answer => recovered += 1,
-            Ok(r) => {
-                lost += 1;
-                eprintln!("mismatch after {}: got {r:02x?}", args[1]);
-            }
-            Err(_) => wedged += 1,
+        Err(e) => {
+            println!("clean: FAIL {e}");
+            std::process::exit(1)
         }
     }
-    println!(
-        "iterations={n} recovered={recovered} wedged={wedged} lost={lost} slowest_ms={}",
-        slowest.as_millis()
-    );
-    std::process::exit(0);
 }
 
 /// Pins the calling thread to `cpu`.
@@ -1553,8 +1452,8 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("late-answer") {
         late_answer(&args[2..]);
     }
-    if args.get(1).map(String::as_str) == Some("faults") {
-        faults(&args[2..]);
+    if args.get(1).map(String::as_str) == Some("clean") {
+        clean(&args[2..]);
     }
     if args.get(1).map(String::as_str) == Some("bench") {
         bench(&args[2..]);
