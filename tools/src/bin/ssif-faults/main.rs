@@ -8,7 +8,12 @@
 //! wedged=<n> splats=<n> lost=<n> stale=<n> duplicated=<n> misdelivered=<n> wrong=<n>
 //! p50_ms=<x> p99_ms=<y> max_ms=<z> lockdep=on|off`
 //!
-//! and `faults-detail:` lines for the first few failures of a class. Exits 1 if a fault could
+//! and `faults-detail:` lines for the first few failures of a class. Each iteration is one of
+//! recovered (the clean request got its own answer), lost (no answer, but a fresh request
+//! then got one), wedged (no answer to that either, or the fault could not be tried because
+//! an earlier iteration left the driver unusable), stale, duplicated, misdelivered or wrong
+//! (see `ssif_tools::checker`). `injected` counts the faults confirmed: iterations minus
+//! `not_injected` minus those skipped as wedged. Exits 1 if a fault could
 //! not be confirmed injected (`not_injected`), and, for our driver, if anything but
 //! `recovered` was seen or a splat counted.
 //!
@@ -76,6 +81,8 @@ pub(crate) enum Outcome {
 struct Tally {
     iterations: u32,
     not_injected: u32,
+    /// Iterations skipped because the driver was wedged (see [`Campaign::skip`]).
+    skipped: u32,
     outcomes: HashMap<&'static str, u32>,
     times_ms: Vec<f64>,
     details: Vec<String>,
@@ -119,7 +126,11 @@ pub(crate) struct Campaign {
     pub(crate) responder: Responder,
     rng: u64,
     /// Iterations of the classes run before: tags are numbered through the whole run.
-    base: u32,
+    pub(crate) base: u32,
+    /// Set by a class whose fault could not even be tried because an earlier iteration left
+    /// the driver wedged (e.g. nothing can bind any more): the iteration counts as wedged,
+    /// neither injected nor `not_injected`.
+    pub(crate) skip: Option<String>,
 }
 
 impl Campaign {
@@ -269,6 +280,7 @@ fn main() {
         responder: Responder::new(timeout + Duration::from_millis(50)),
         rng: o.seed | 1,
         base: 0,
+        skip: None,
     };
     println!(
         "faults-run: driver={} seed={} timeout_ms={}",
@@ -301,7 +313,7 @@ fn main() {
             o.driver.name(),
             class.name,
             tally.iterations,
-            tally.iterations - tally.not_injected,
+            tally.iterations - tally.not_injected - tally.skipped,
             tally.not_injected,
             tally.get("recovered"),
             tally.get("wedged"),
@@ -357,6 +369,13 @@ fn run_class(c: &mut Campaign, class: &Class, iterations: u32) -> Tally {
                 (injected, outcome, ms)
             }
             Step::Whole(whole) => whole(c, tag),
+        };
+        let outcome = if let Some(why) = c.skip.take() {
+            tally.skipped += 1;
+            tally.detail(format!("iteration={i} skipped, wedged: {why}"));
+            Outcome::Wedged
+        } else {
+            outcome
         };
         if let Err(e) = injected {
             tally.not_injected += 1;
