@@ -4,7 +4,8 @@
 # host cargo tests, then one boot of each SoC (AST2600, AST2500) running the
 # kernel's Rust KUnit suites, our module's KUnit suite, the bus-level tests
 # through the software link, the end-to-end ipmi_ssif + ipmitool tests and the
-# lifecycle tests; then kunit.py run on both SoCs (tests/kunit/kunit.sh).
+# lifecycle tests; then kunit.py run on both SoCs (tests/kunit/kunit.sh), the real-controller
+# tier (i2c-echo), the simulated BMC (ipmi_sim) and a short fault campaign.
 # Exits non-zero if anything failed.
 . "$(dirname "$0")/lib.sh"
 S="$REPO/scripts"
@@ -96,6 +97,10 @@ step "kunit.py run: ${SOCS// /, } (our suite built in, the kernel's Rust suites)
 step "vm: real controller path (QEMU 10 i2c-echo through i2c-aspeed; ours, then upstream's)" \
 	bash "$S/i2c-echo.sh"
 step "vm -M $(soc_machine ast2600): a real BMC (ipmi_sim) through SSIF against LAN, both drivers" vm_bmcsim ast2600
+# Every fault class of make faults, a few times each, against ours: any answer that is not the
+# clean request's own, an unconfirmed injection or a splat fails it.
+step "vm -M $(soc_machine ast2600): fault campaign, short (ours, every class)" \
+	env DRIVERS=rust N=3 NSLOW=2 NBURST=40 FAULTS_TIMEOUT=1800 bash "$S/faults.sh"
 
 echo
 stage "test: done"

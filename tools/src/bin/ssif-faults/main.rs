@@ -11,7 +11,9 @@
 //! and `faults-detail:` lines for the first few failures of a class. Each iteration is one of
 //! recovered (the clean request got its own answer), lost (no answer, but a fresh request
 //! then got one), wedged (no answer to that either, or the fault could not be tried because
-//! an earlier iteration left the driver unusable), stale, duplicated, misdelivered or wrong
+//! an earlier iteration left the driver unusable; after 10 wedged in a row the rest of the
+//! class is counted wedged, untried), stale, duplicated, misdelivered or wrong (also when the
+//! driver itself answers the fault wrongly, e.g. lets a second opener in)
 //! (see `ssif_tools::checker`). `injected` counts the faults confirmed: iterations minus
 //! `not_injected` minus those skipped as wedged. Exits 1 if a fault could
 //! not be confirmed injected (`not_injected`), and, for our driver, if anything but
@@ -42,6 +44,8 @@ use std::{
 };
 
 const ADDR: u16 = 0x10;
+/// After this many wedged iterations in a row, a class stops trying.
+const WEDGED_GIVE_UP: u32 = 10;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Driver {
@@ -131,6 +135,9 @@ pub(crate) struct Campaign {
     /// the driver wedged (e.g. nothing can bind any more): the iteration counts as wedged,
     /// neither injected nor `not_injected`.
     pub(crate) skip: Option<String>,
+    /// Set by a class whose fault was injected and answered wrongly by the driver itself
+    /// (not through the clean transaction): the iteration counts as wrong.
+    pub(crate) misbehaved: Option<String>,
 }
 
 impl Campaign {
@@ -281,6 +288,7 @@ fn main() {
         rng: o.seed | 1,
         base: 0,
         skip: None,
+        misbehaved: None,
     };
     println!(
         "faults-run: driver={} seed={} timeout_ms={}",
@@ -360,7 +368,19 @@ fn run_class(c: &mut Campaign, class: &Class, iterations: u32) -> Tally {
         tally.detail(format!("setup failed: {e}"));
         return tally;
     }
+    let mut wedged_in_a_row = 0;
     for i in 0..iterations {
+        if wedged_in_a_row == WEDGED_GIVE_UP {
+            // The driver answers nothing any more: the rest of the class would only wait.
+            let rest = iterations - i;
+            tally.detail(format!(
+                "{WEDGED_GIVE_UP} wedged in a row: the other {rest} iterations counted as wedged, \
+                 not tried"
+            ));
+            tally.skipped += rest;
+            *tally.outcomes.entry("wedged").or_default() += rest;
+            break;
+        }
         let tag = c.base + i;
         let (injected, outcome, ms) = match class.step {
             Step::Inject(inject) => {
@@ -374,6 +394,11 @@ fn run_class(c: &mut Campaign, class: &Class, iterations: u32) -> Tally {
             tally.skipped += 1;
             tally.detail(format!("iteration={i} skipped, wedged: {why}"));
             Outcome::Wedged
+        } else if let Some(what) = c.misbehaved.take() {
+            tally.detail(format!(
+                "iteration={i} the driver answered the fault wrongly: {what}"
+            ));
+            Outcome::Answered(Verdict::Wrong)
         } else {
             outcome
         };
@@ -382,6 +407,11 @@ fn run_class(c: &mut Campaign, class: &Class, iterations: u32) -> Tally {
             tally.detail(format!("iteration={i} not_injected: {e}"));
         }
         tally.count(outcome_name(outcome));
+        wedged_in_a_row = if outcome == Outcome::Wedged {
+            wedged_in_a_row + 1
+        } else {
+            0
+        };
         if !matches!(outcome, Outcome::Wedged) {
             tally.times_ms.push(ms);
         }
