@@ -2,6 +2,7 @@
 //! Shared bits of the user-space tools: the `/dev/ipmi-ssif-host` ABI, IPMI answers and the
 //! VM serial protocol of OpenIPMI's simulator.
 
+pub mod args;
 pub mod checker;
 pub mod dev;
 pub mod ipmi;

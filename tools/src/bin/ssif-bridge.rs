@@ -55,13 +55,8 @@ struct Options {
 }
 
 fn options() -> Options {
-    let args: Vec<String> = std::env::args().collect();
-    let opt = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let args = ssif_tools::args::Args::from_env();
+    let opt = |name: &str| args.opt(name);
     let ms = |name: &str, default: u64| {
         Duration::from_millis(opt(name).and_then(|v| v.parse().ok()).unwrap_or(default))
     };
@@ -70,7 +65,7 @@ fn options() -> Options {
         connect: opt("--connect").unwrap_or_else(|| "127.0.0.1:9002".into()),
         deadline: ms("--deadline-ms", 14_000),
         retry: ms("--retry-ms", 200),
-        verbose: args.iter().any(|a| a == "-v"),
+        verbose: args.flag("-v"),
     }
 }
 

@@ -36,16 +36,11 @@ fn open(path: &str) -> io::Result<libc::c_int> {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let opt = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let args = ssif_tools::args::Args::from_env();
+    let opt = |name: &str| args.opt(name);
     let device = opt("--device").unwrap_or_else(|| "/dev/ipmi-ssif-host".into());
     let delay = Duration::from_millis(opt("--delay-ms").and_then(|v| v.parse().ok()).unwrap_or(0));
-    let verbose = args.iter().any(|a| a == "-v");
+    let verbose = args.flag("-v");
     let retry = Duration::from_millis(
         opt("--retry-ms")
             .and_then(|v| v.parse().ok())

@@ -233,13 +233,8 @@ struct Options {
 }
 
 fn options() -> Result<Options, String> {
-    let args: Vec<String> = std::env::args().collect();
-    let opt = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let args = ssif_tools::args::Args::from_env();
+    let opt = |name: &str| args.opt(name);
     let num = |name: &str, default: Option<u64>| -> Result<u64, String> {
         match opt(name) {
             Some(v) => v.parse().map_err(|_| format!("{name}: not a number: {v}")),
