@@ -79,28 +79,25 @@ impl Checker {
         }
     }
 
-    /// The clean request of `iteration`: an OEM echo of its tag.
-    pub fn clean_request(&self, iteration: u32) -> Vec<u8> {
+    /// An OEM `cmd` request whose data is the tag of `kind` and `iteration`.
+    fn tagged(&self, kind: u8, cmd: u8, iteration: u32) -> Vec<u8> {
         let tag = Tag {
-            kind: CLEAN,
+            kind,
             run: self.run,
             iteration,
         };
-        let mut r = vec![NETFN_OEM << 2, CMD_ECHO];
-        r.extend_from_slice(&tag.bytes());
-        r
+        [&[NETFN_OEM << 2, cmd][..], &tag.bytes()].concat()
+    }
+
+    /// The clean request of `iteration`: an OEM echo of its tag.
+    pub fn clean_request(&self, iteration: u32) -> Vec<u8> {
+        self.tagged(CLEAN, CMD_ECHO, iteration)
     }
 
     /// A fault's request in `iteration`: `cmd` (echo or slow echo) of its tag, padded to
     /// `len` bytes of data; the checker remembers it.
     pub fn fault_request(&mut self, iteration: u32, cmd: u8, len: usize) -> Vec<u8> {
-        let tag = Tag {
-            kind: FAULT,
-            run: self.run,
-            iteration,
-        };
-        let mut r = vec![NETFN_OEM << 2, cmd];
-        r.extend_from_slice(&tag.bytes());
+        let mut r = self.tagged(FAULT, cmd, iteration);
         r.resize(2 + len.max(9), 0x3c);
         self.sent(&r);
         r
