@@ -7,10 +7,11 @@
 //! Options: `--device PATH`, `--delay-ms N` (answer late), `--slow-cmd NETFN:CMD` (only
 //! that command is answered late), `--retry-ms N` (reopen interval), `-v` (log every
 //! request), `--stamps PATH` (share per-request timestamps with `ssif-vmtest bench`, see
-//! `ssif_tools::stamps`), `--fifo PRIO` (run under `SCHED_FIFO` at that priority: on one CPU
-//! it then answers before a normal-priority client runs again, as the deterministic
-//! benchmark needs). SIGTERM closes the device and exits. It always logs `serving`, `device gone` and, per open, the mean time of its `read()` and
+//! `ssif_tools::stamps`). SIGTERM closes the device and exits. It always logs `serving`, `device gone` and, per open, the mean time of its `read()` and
 //! `write()` calls.
+//!
+//! `--fifo PRIO` runs it under `SCHED_FIFO` at that priority: on the client's CPU it then
+//! answers before a normal-priority client runs again, as the deterministic benchmark needs.
 
 use ssif_tools::{
     ipmi::{answer, READ_BUF},
