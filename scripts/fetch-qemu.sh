@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Fetch QEMU 10 (qemu-system-arm from bookworm-backports) for the real-controller
-# tier: Debian 12's QEMU 7.2 has no i2c-echo device. The package is downloaded
-# through the machine's Debian mirror with private apt lists (the system apt
-# configuration is untouched) and unpacked into $CACHE/qemu10, not installed, so
+# tier (Debian 12's QEMU 7.2 has no i2c-echo device) and the deterministic benchmark
+# (7.2 cannot run two vCPUs under -icount). The package is downloaded through the
+# machine's Debian mirror with private apt lists (the system apt configuration is
+# untouched) and unpacked into $CACHE/qemu10, not installed, so
 # the system's qemu-system-arm stays what every other step runs. Prints nothing
-# but progress; scripts/i2c-echo.sh runs it through run-vm.sh.
+# but progress; scripts/i2c-echo.sh and the deterministic view of scripts/bench.sh
+# run it through run-vm.sh.
 . "$(dirname "$0")/lib.sh"
 
 QEMU_VERSION=${SSIF_QEMU10_VERSION:-1:10.0.2+ds-2+deb13u1~bpo12+1}

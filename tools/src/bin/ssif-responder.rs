@@ -9,6 +9,9 @@
 //! request, all its bytes), `--stamps PATH` (share per-request timestamps with `ssif-vmtest bench`, see
 //! `ssif_tools::stamps`). SIGTERM closes the device and exits. It always logs `serving`, `device gone` and, per open, the mean time of its `read()` and
 //! `write()` calls.
+//!
+//! `--fifo PRIO` runs it under `SCHED_FIFO` at that priority: on the client's CPU it then
+//! answers before a normal-priority client runs again, as the deterministic benchmark needs.
 
 use ssif_tools::{
     ipmi::{answer, READ_BUF},
@@ -52,6 +55,16 @@ fn main() {
         Some((p(n)?, p(c)?))
     });
     let stamps = opt("--stamps").map(|p| Stamps::open(&p).expect("--stamps"));
+    if let Some(prio) = opt("--fifo") {
+        let param = libc::sched_param {
+            sched_priority: prio.parse().expect("--fifo PRIO"),
+        };
+        // SAFETY: `param` is valid for the call; 0 is this process.
+        if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) } != 0 {
+            eprintln!("ssif-responder: --fifo: {}", io::Error::last_os_error());
+            std::process::exit(1);
+        }
+    }
     let mut global_enables = 0u8;
     ssif_tools::sigterm::catch();
 

@@ -1002,23 +1002,31 @@ fn calibrate() -> ! {
     }
 }
 
-/// Nanoseconds that timing a window with two `Instant::now()` adds to it, measured now.
-fn user_timing_overhead_ns() -> f64 {
-    const N: u32 = 1000;
-    let mut sum = Duration::ZERO;
-    for _ in 0..N {
-        let t = Instant::now();
-        sum += t.elapsed();
+/// The median of `v` (the mean of the two middle values if its length is even; 0 if empty).
+fn median(v: &mut [u64]) -> f64 {
+    v.sort_unstable();
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2] as f64,
+        n => (v[n / 2 - 1] + v[n / 2]) as f64 / 2.0,
     }
-    sum.as_nanos() as f64 / f64::from(N)
 }
 
-/// Time in each file operation, summed over `icount-ops`' transactions.
+/// Nanoseconds that timing a window with two `Instant::now()` adds to it, measured now (the
+/// median of 1000 empty windows).
+fn user_timing_overhead_ns() -> f64 {
+    let mut v: Vec<u64> = (0..1000)
+        .map(|_| Instant::now().elapsed().as_nanos() as u64)
+        .collect();
+    median(&mut v)
+}
+
+/// Nanoseconds of each file operation, one entry per `icount-ops` transaction.
 #[derive(Default)]
 struct OpTimes {
-    poll: Duration,
-    read: Duration,
-    write: Duration,
+    poll: Vec<u64>,
+    read: Vec<u64>,
+    write: Vec<u64>,
 }
 
 /// `icount-ops BUS WORKLOAD N`: for the deterministic benchmark, the driver's file operations
@@ -1029,8 +1037,11 @@ struct OpTimes {
 /// NAKed poll and nobody to wake. After a warm-up, `N` transactions. Prints
 /// `ops: n=<n> events=<per transaction> cb_ns=<callbacks per transaction>
 /// link_overhead_ns=<per event> poll_ns=.. read_ns=.. write_ns=.. user_overhead_ns=<per window>
-/// cb_<event>=<events per transaction>x<ns per event>`; the `_ns` figures are raw, the
-/// overheads are for the caller to subtract. Exits non-zero if a transaction went wrong.
+/// poll_mean_ns=.. read_mean_ns=.. write_mean_ns=.. cb_<event>=<events per transaction>x<ns per
+/// event>`; the `_ns` figures are raw, the overheads are for the caller to subtract. A file
+/// call's figure is the median over the transactions (the work is the same in each; a timer
+/// tick or other kernel work that lands in one call's window does not move it), its mean
+/// follows. Exits non-zero if a transaction went wrong.
 fn icount_ops(args: &[String]) -> ! {
     let (Some(bus), Some((request, pec)), Some(n)) = (
         args.first().and_then(|b| b.parse().ok()),
@@ -1052,15 +1063,16 @@ fn icount_ops(args: &[String]) -> ! {
         if ctx.write_request(&request).is_err() {
             return false;
         }
+        let ns = |t: Instant| t.elapsed().as_nanos() as u64;
         let t = Instant::now();
         let ready = dev.wait(libc::POLLIN, 0);
-        times.poll += t.elapsed();
+        times.poll.push(ns(t));
         let t = Instant::now();
         let r = dev.read_into(&mut buf);
-        times.read += t.elapsed();
+        times.read.push(ns(t));
         let t = Instant::now();
         let w = dev.write(&response);
-        times.write += t.elapsed();
+        times.write.push(ns(t));
         ready & libc::POLLIN != 0
             && r == Ok(4 + request.len())
             && w == Ok(response.len())
@@ -1074,7 +1086,7 @@ fn icount_ops(args: &[String]) -> ! {
         ok &= once(&mut times);
     }
     let after = target_time();
-    let per = |d: Duration| d.as_nanos() as f64 / f64::from(n.max(1));
+    let mean = |v: &[u64]| v.iter().sum::<u64>() as f64 / v.len().max(1) as f64;
     let (Some(before), Some(after), Some(link_overhead)) =
         (before, after, link_timing_overhead_ns())
     else {
@@ -1095,14 +1107,17 @@ fn icount_ops(args: &[String]) -> ! {
             (ns - ns0) as f64 / (calls - calls0).max(1) as f64
         );
     }
+    let (poll_mean, read_mean, write_mean) =
+        (mean(&times.poll), mean(&times.read), mean(&times.write));
     println!(
         "ops: n={n} events={:.2} cb_ns={:.1} link_overhead_ns={link_overhead:.1} poll_ns={:.1} \
-         read_ns={:.1} write_ns={:.1} user_overhead_ns={:.1}{split}",
+         read_ns={:.1} write_ns={:.1} user_overhead_ns={:.1} poll_mean_ns={poll_mean:.1} \
+         read_mean_ns={read_mean:.1} write_mean_ns={write_mean:.1}{split}",
         events as f64 / f64::from(n.max(1)),
         cb_ns as f64 / f64::from(n.max(1)),
-        per(times.poll),
-        per(times.read),
-        per(times.write),
+        median(&mut times.poll),
+        median(&mut times.read),
+        median(&mut times.write),
         user_timing_overhead_ns()
     );
     if !ok {
@@ -1114,9 +1129,11 @@ fn icount_ops(args: &[String]) -> ! {
 /// `txn BUS WORKLOAD N`: for the deterministic benchmark, `N` transactions back to back against
 /// whichever driver is bound, with `ssif-responder` answering on the other CPU and the client
 /// polling every 50 us while NAKed, as `bench` does, after a warm-up. Prints
-/// `txn: txn_n=<n> txn_ns=<mean guest ns per transaction> naks=<per transaction>
-/// txn_events=<per transaction> txn_cb_ns=<callbacks per transaction, raw>
-/// txn_cb_<event>=<events per transaction>x<ns per event>`.
+/// `txn: txn_n=<n> txn_ns=<median guest ns of a transaction> txn_mean_ns=<their mean>
+/// naks=<per transaction> txn_events=<per transaction> txn_cb_ns=<callbacks per transaction,
+/// raw> txn_cb_<event>=<events per transaction>x<ns per event>`. The median, because the
+/// transactions do the same work: kernel work unrelated to them (a timer tick, a periodic
+/// worker) that lands in one of them moves the mean, not the median.
 fn txn(args: &[String]) -> ! {
     let (Some(bus), Some((request, pec)), Some(n)) = (
         args.first().and_then(|b| b.parse().ok()),
@@ -1138,11 +1155,13 @@ fn txn(args: &[String]) -> ! {
     }
     let mut phases = Phases::default();
     let before = target_time().unwrap_or_default();
-    let t = stamps::now_ns();
+    let mut each = Vec::with_capacity(n as usize);
     for _ in 0..n {
+        let t = stamps::now_ns();
         ok &= ctx.transact_polling(&request, &mut phases).as_ref() == Ok(&expected);
+        each.push(stamps::now_ns() - t);
     }
-    let elapsed = stamps::now_ns() - t;
+    let elapsed: u64 = each.iter().sum();
     // The callbacks' time in this run, per event type. Only a measure of the callbacks alone if
     // no other vCPU ran meanwhile (the deterministic benchmark boots one CPU).
     let per = |x: u64| x as f64 / f64::from(n.max(1));
@@ -1162,7 +1181,9 @@ fn txn(args: &[String]) -> ! {
         );
     }
     println!(
-        "txn: txn_n={n} txn_ns={:.1} naks={:.3} txn_events={:.2} txn_cb_ns={:.1}{split}",
+        "txn: txn_n={n} txn_ns={:.1} txn_mean_ns={:.1} naks={:.3} txn_events={:.2} \
+         txn_cb_ns={:.1}{split}",
+        median(&mut each),
         per(elapsed),
         per(phases.naks),
         per(events),
