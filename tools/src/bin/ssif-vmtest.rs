@@ -12,8 +12,10 @@
 //! through Linux's ipmi_ssif and ipmitool (see [`late_answer`]).
 
 use ssif_tools::{
+    dev::{errno, msg, Dev},
     ipmi::answer,
     smbus::Smbus,
+    ssif,
     stamps::{self, Stamps},
 };
 use std::{
@@ -68,52 +70,21 @@ impl Ctx {
     }
 
     fn write_request(&self, msg: &[u8]) -> Outcome {
-        let e = |e: std::io::Error| format!("write: {e}");
-        if msg.len() <= 32 {
-            return self.bus.block_write(0x02, msg).map_err(e);
-        }
-        self.bus.block_write(0x06, &msg[..32]).map_err(e)?;
-        let mut rest = &msg[32..];
-        while rest.len() > 32 {
-            self.bus.block_write(0x07, &rest[..32]).map_err(e)?;
-            rest = &rest[32..];
-        }
-        self.bus.block_write(0x08, rest).map_err(e)
+        ssif::write_request(&self.bus, msg)
     }
 
     /// Reads 0x03, retrying while the BMC NAKs (it is busy until user space answers).
     fn read_first(&self) -> Result<Vec<u8>, String> {
-        for _ in 0..400 {
-            match self.bus.block_read(0x03) {
-                Ok(v) => return Ok(v),
-                Err(_) => thread::sleep(Duration::from_millis(5)),
-            }
-        }
-        Err("no response within 2 s".into())
+        ssif::read_first(&self.bus, Duration::from_secs(2))
     }
 
     fn read_response(&self) -> Result<Vec<u8>, String> {
-        let first = self.read_first()?;
-        self.read_rest(first)
+        ssif::read_response(&self.bus, Duration::from_secs(2))
     }
 
     /// Given the first part (0x03), reads the middle/end parts (0x09) of a multi-part response.
     fn read_rest(&self, first: Vec<u8>) -> Result<Vec<u8>, String> {
-        if first.len() == 32 && first[..2] == [0, 1] {
-            let mut out = first[2..].to_vec();
-            loop {
-                let part = self
-                    .bus
-                    .block_read(0x09)
-                    .map_err(|e| format!("read 0x09: {e}"))?;
-                let (&block, data) = part.split_first().ok_or("empty middle part")?;
-                out.extend_from_slice(data);
-                if block == 0xff {
-                    return Ok(out);
-                }
-            }
-        }
-        Ok(first)
+        ssif::read_rest(&self.bus, first)
     }
 
     /// As `transact`, polling the first read every 50 us (the same for every driver), and
@@ -312,73 +283,6 @@ fn scenarios() -> Vec<Scenario> {
     ]
 }
 
-/// The misc device, opened by the test itself.
-struct Dev(libc::c_int);
-
-impl Dev {
-    fn open(flags: libc::c_int) -> Result<Dev, i32> {
-        // SAFETY: a valid C string.
-        let fd = unsafe { libc::open(c"/dev/ipmi-ssif-host".as_ptr(), libc::O_RDWR | flags) };
-        if fd < 0 {
-            Err(errno())
-        } else {
-            Ok(Dev(fd))
-        }
-    }
-
-    fn read(&self, len: usize) -> Result<Vec<u8>, i32> {
-        let mut buf = vec![0u8; len];
-        let n = self.read_into(&mut buf)?;
-        buf.truncate(n);
-        Ok(buf)
-    }
-
-    /// `read()` into `buf`, without allocating.
-    fn read_into(&self, buf: &mut [u8]) -> Result<usize, i32> {
-        // SAFETY: `buf` is valid for its length.
-        let n = unsafe { libc::read(self.0, buf.as_mut_ptr().cast(), buf.len()) };
-        if n < 0 {
-            Err(errno())
-        } else {
-            Ok(n as usize)
-        }
-    }
-
-    fn write(&self, bytes: &[u8]) -> Result<usize, i32> {
-        // SAFETY: `bytes` is valid for its length.
-        let n = unsafe { libc::write(self.0, bytes.as_ptr().cast(), bytes.len()) };
-        if n < 0 {
-            Err(errno())
-        } else {
-            Ok(n as usize)
-        }
-    }
-
-    /// The ready events (`POLLIN`, `POLLOUT`, errors), without waiting.
-    fn poll(&self) -> i16 {
-        self.wait(libc::POLLIN | libc::POLLOUT, 0)
-    }
-
-    /// Waits up to `timeout_ms` for one of `events`; the ready events, 0 on timeout.
-    fn wait(&self, events: i16, timeout_ms: i32) -> i16 {
-        let mut pfd = libc::pollfd {
-            fd: self.0,
-            events,
-            revents: 0,
-        };
-        // SAFETY: `pfd` is valid for the call.
-        unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
-        pfd.revents
-    }
-}
-
-impl Drop for Dev {
-    fn drop(&mut self) {
-        // SAFETY: our fd.
-        unsafe { libc::close(self.0) };
-    }
-}
-
 /// An epoll instance watching one file descriptor.
 struct Epoll(libc::c_int);
 
@@ -417,17 +321,6 @@ impl Drop for Epoll {
         // SAFETY: our fd.
         unsafe { libc::close(self.0) };
     }
-}
-
-fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
-}
-
-/// `struct ipmi_ssif_msg` as written/read: native-endian `len`, then the payload.
-fn msg(payload: &[u8]) -> Vec<u8> {
-    let mut v = (payload.len() as u32).to_ne_bytes().to_vec();
-    v.extend_from_slice(payload);
-    v
 }
 
 fn want<T: PartialEq + std::fmt::Debug>(what: &str, got: T, expected: T) -> Outcome {
@@ -527,7 +420,7 @@ fn abi_scenarios() -> Vec<Scenario> {
                 c.write_request(&GET_DEVICE_ID)?;
                 // Address 8 is in the unmapped first page: the copy out fails, nothing else.
                 // SAFETY: the kernel validates the pointer; the call cannot touch our memory.
-                let n = unsafe { libc::read(d.0, 8usize as *mut libc::c_void, 258) };
+                let n = unsafe { libc::read(d.fd(), 8usize as *mut libc::c_void, 258) };
                 want(
                     "read into an unmapped buffer",
                     (n, errno()),
@@ -552,7 +445,7 @@ fn abi_scenarios() -> Vec<Scenario> {
             // must wake each time a request is read, not at its 2 s timeout. From the second
             // request on, only those re-checks can have asked for EPOLLOUT.
             let d = open_dev()?;
-            let ep = Epoll::new(d.0, (libc::EPOLLOUT | libc::EPOLLET) as u32)?;
+            let ep = Epoll::new(d.fd(), (libc::EPOLLOUT | libc::EPOLLET) as u32)?;
             for _ in 0..3 {
                 read_wakes_writable_waiter(c, &d, || ep.wait(2000), libc::EPOLLOUT as u32)?;
             }
