@@ -27,6 +27,7 @@
 
 mod classes;
 mod kernel;
+mod lifecycle;
 mod responder;
 
 use classes::{Class, Step, CLASSES};
