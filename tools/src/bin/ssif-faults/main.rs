@@ -369,7 +369,8 @@ fn run_class(c: &mut Campaign, class: &Class, iterations: u32) -> Tally {
         if wedged_in_a_row == WEDGED_GIVE_UP {
             // The driver answers nothing any more: the rest of the class would only wait.
             let rest = iterations - i;
-            tally.detail(format!(
+            // Always shown, past the cap on details.
+            tally.details.push(format!(
                 "{WEDGED_GIVE_UP} wedged in a row: the other {rest} iterations counted as wedged, \
                  not tried"
             ));
