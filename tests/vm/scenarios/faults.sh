@@ -29,5 +29,9 @@ for drv in ${DRIVERS:-rust}; do
 		${CLASSES:+--classes $CLASSES}
 	check faults_${drv}_unloaded rmmod ssif_bmc
 done
-check no_leaks_after_campaign no_leaks
+# The host's IPMI stack (ipmi_msghandler under ipmi_ssif, which the ipmi_ssif class unbinds
+# with a message pending and ipmitool's file open) has left kmemleak reports: its interface
+# (ipmi_add_smi) and its user (ipmi_create_user). That is the host side, not the BMC driver
+# under test: they are printed, set aside, and everything else must be clean.
+check no_leaks_after_campaign no_leaks 'ipmi_add_smi|ipmi_create_user|ipmi_msghandler'
 summary
