@@ -476,6 +476,20 @@ struct OpTimes {
     write: Vec<u64>,
 }
 
+/// `BUS WORKLOAD N` of `icount-ops` and `txn`: the bus, the workload's request and PEC, N.
+/// Exits with the usage on anything else.
+fn workload_args(command: &str, args: &[String]) -> (u32, Vec<u8>, bool, u32) {
+    let (Some(bus), Some((request, pec)), Some(n)) = (
+        args.first().and_then(|b| b.parse().ok()),
+        args.get(1).and_then(|w| workload(w)),
+        args.get(2).and_then(|s| s.parse::<u32>().ok()),
+    ) else {
+        eprintln!("usage: ssif-vmtest {command} BUS get_device_id_pec|multipart_250 N");
+        std::process::exit(2);
+    };
+    (bus, request, pec, n)
+}
+
 /// `icount-ops BUS WORKLOAD N`: for the deterministic benchmark, the driver's file operations
 /// and callbacks per transaction with one process playing both sides and nothing else
 /// running: the request over the bus, `poll()` (`POLLIN`, ready), `read()` of it and
@@ -490,14 +504,7 @@ struct OpTimes {
 /// tick or other kernel work that lands in one call's window does not move it), its mean
 /// follows. Exits non-zero if a transaction went wrong.
 pub(crate) fn icount_ops(args: &[String]) -> ! {
-    let (Some(bus), Some((request, pec)), Some(n)) = (
-        args.first().and_then(|b| b.parse().ok()),
-        args.get(1).and_then(|w| workload(w)),
-        args.get(2).and_then(|s| s.parse::<u32>().ok()),
-    ) else {
-        eprintln!("usage: ssif-vmtest icount-ops BUS get_device_id_pec|multipart_250 N");
-        std::process::exit(2);
-    };
+    let (bus, request, pec, n) = workload_args("icount-ops", args);
     let ctx = Ctx::open(bus, String::new());
     let dev = open_dev().unwrap_or_else(|e| {
         eprintln!("icount-ops: {e}");
@@ -582,14 +589,7 @@ pub(crate) fn icount_ops(args: &[String]) -> ! {
 /// transactions do the same work: kernel work unrelated to them (a timer tick, a periodic
 /// worker) that lands in one of them moves the mean, not the median.
 pub(crate) fn txn(args: &[String]) -> ! {
-    let (Some(bus), Some((request, pec)), Some(n)) = (
-        args.first().and_then(|b| b.parse().ok()),
-        args.get(1).and_then(|w| workload(w)),
-        args.get(2).and_then(|s| s.parse::<u32>().ok()),
-    ) else {
-        eprintln!("usage: ssif-vmtest txn BUS get_device_id_pec|multipart_250 N");
-        std::process::exit(2);
-    };
+    let (bus, request, pec, n) = workload_args("txn", args);
     let ctx = Ctx::open(bus, String::new());
     ctx.bus.set_pec(pec).expect("PEC");
     let expected = answer(&request, &mut 0);
