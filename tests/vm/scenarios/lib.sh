@@ -67,27 +67,59 @@ no_splat() {
 	return $rc
 }
 
-# kmemleak: scan and report nothing new. no_leaks ERE: a report whose text (backtrace
-# included) matches ERE is printed behind "kmemleak-set-aside: " and does not fail.
-no_leaks() {
-	[ -e /sys/kernel/debug/kmemleak ] || return 0
-	echo scan > /sys/kernel/debug/kmemleak
-	sleep 1
-	echo scan > /sys/kernel/debug/kmemleak
+# leak_filter [ERE] < kmemleak reports: prints each report; one whose backtrace matches ERE
+# and has no frame in a loadable module ("func+0x../0x.. [mod]": ours, upstream's
+# ssif_bmc, ssif_link) is printed behind "kmemleak-set-aside: " and does not count. Fails
+# when any report counts. So a set-aside pattern can never hide what one of our modules
+# leaked.
+leak_filter() {
 	awk -v aside="${1:-}" '
 		function flush() {
 			if (block == "") return
-			if (aside != "" && block ~ aside) printf "kmemleak-set-aside: %s", block
+			if (aside != "" && block ~ aside && block !~ "[+]0x[0-9a-f]+/0x[0-9a-f]+ [[]")
+				printf "kmemleak-set-aside: %s", block
 			else { n++; printf "%s", block }
 			block = ""
 		}
 		/^unreferenced object/ { flush() }
 		{ block = block $0 "\n" }
 		END { flush(); exit (n > 0) }
-	' /sys/kernel/debug/kmemleak >/tmp/leaks
+	'
+}
+
+# kmemleak: scan and report nothing new, but what leak_filter ERE sets aside.
+no_leaks() {
+	[ -e /sys/kernel/debug/kmemleak ] || return 0
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 1
+	echo scan > /sys/kernel/debug/kmemleak
+	leak_filter "${1:-}" < /sys/kernel/debug/kmemleak >/tmp/leaks
 	nl_rc=$?
 	head -n 120 /tmp/leaks
 	return $nl_rc
+}
+
+# leak_filter_sets_aside_only ERE: leak_filter, run by this VM's awk, sets aside a report
+# allocated by the built-in host stack that ERE names, and fails on the same report once a
+# frame of it lies in a module, and on a report ERE does not name.
+leak_filter_sets_aside_only() {
+	lf_host='unreferenced object 0x81930000 (size 4096):
+  comm "ssif-faults", pid 201, jiffies 4294939866
+  backtrace (crc 29b6ad04):
+    kmemleak_alloc+0x30/0x3c
+    __kmalloc_cache_noprof+0x318/0x3e4
+    ipmi_add_smi+0x90/0x6f4
+    ssif_probe+0x494/0x97c'
+	lf_other='unreferenced object 0x864b3a00 (size 512):
+  comm "ssif-faults", pid 201, jiffies 4294940197
+  backtrace (crc 807c4be9):
+    kmemleak_alloc+0x30/0x3c
+    __kmalloc_cache_noprof+0x318/0x3e4
+    misc_register+0x58/0x15c'
+	echo "$lf_host" | leak_filter "$1" >/dev/null || return 1
+	echo "$lf_host [ssif_bmc_rs]" | leak_filter "$1" >/dev/null && return 1
+	printf '%s\n%s\n' "$lf_host" "$lf_other" | leak_filter "$1" >/dev/null && return 1
+	return 0
 }
 
 # clear_boot_leaks: forget the kmemleak reports that exist before any of our modules is
