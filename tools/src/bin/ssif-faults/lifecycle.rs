@@ -307,11 +307,13 @@ pub(crate) fn ipmi_ssif_reload_pending(c: &mut Campaign, i: u32) -> (Injected, O
     (injected, outcome, ms)
 }
 
-/// The module unloaded and loaded again (the responder stopped first: the kernel refuses
-/// rmmod while the file is open), a new responder serving the new device.
+/// The module unloaded and loaded again, twice (the responder stopped first: the kernel
+/// refuses rmmod while the file is open): first the instance that served the last clean
+/// transaction, then a fresh one that has seen no request at all (upstream's sets its
+/// response timer up on the first request only); a new responder serving the new device.
 pub(crate) fn rmmod_insmod(c: &mut Campaign, _: u32) -> Injected {
     c.responder.stop();
-    let reloaded = reload(c);
+    let reloaded = reload(c).and_then(|()| reload(c));
     // Whatever happened, a responder serves what is there for the clean transaction.
     reloaded.and(c.responder.start())
 }
