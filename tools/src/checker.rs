@@ -118,6 +118,12 @@ impl Checker {
         self.received.insert(answer.to_vec());
     }
 
+    /// Whether `reply` carries a tag of this run: it is the real answer to one of its
+    /// requests, not one the driver made up.
+    pub fn tagged_answer(&self, reply: &[u8]) -> bool {
+        matches!(Tag::of_answer(reply), Some(t) if t.run == self.run)
+    }
+
     /// The verdict on `reply`, the answer clean request `iteration` got.
     pub fn classify(&mut self, iteration: u32, reply: &[u8]) -> Verdict {
         let own = answer(&self.clean_request(iteration), &mut 0);
@@ -227,6 +233,15 @@ mod tests {
         assert_eq!(c.classify(0, &answered(&other, 0)), Verdict::Wrong);
         // A clean request's own 0xC3: whose it is cannot be told.
         assert_eq!(c.classify(1, &[0xc4, CMD_ECHO, CC_TIMEOUT]), Verdict::Wrong);
+    }
+
+    #[test]
+    fn only_real_answers_of_this_run_are_tagged() {
+        let c = Checker::new(7);
+        assert!(c.tagged_answer(&answered(&c, 3)));
+        assert!(!c.tagged_answer(&answered(&Checker::new(8), 3)));
+        assert!(!c.tagged_answer(&[0xc4, CMD_ECHO, CC_TIMEOUT]));
+        assert!(!c.tagged_answer(&[]));
     }
 
     #[test]

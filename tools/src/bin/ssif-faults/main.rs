@@ -6,7 +6,7 @@
 //!
 //! `faults: driver=<d> class=<c> iterations=<n> injected=<n> not_injected=<n> recovered=<n>
 //! wedged=<n> splats=<n> lost=<n> stale=<n> duplicated=<n> misdelivered=<n> wrong=<n>
-//! p50_ms=<x> p99_ms=<y> max_ms=<z> lockdep=on|off`
+//! p50_ms=<x> p99_ms=<y> max_ms=<z> resent=<n> lockdep=on|off`
 //!
 //! and `faults-detail:` lines for the first few failures of a class. Each iteration is one of
 //! recovered (the clean request got its own answer), lost (no answer, but a fresh request
@@ -14,7 +14,9 @@
 //! an earlier iteration left the driver unusable; after 10 wedged in a row the rest of the
 //! class is counted wedged, untried), stale, duplicated, misdelivered or wrong (also when the
 //! driver itself answers the fault wrongly, e.g. lets a second opener in)
-//! (see `ssif_tools::checker`). `injected` counts the faults confirmed: iterations minus
+//! (see `ssif_tools::checker`). `resent` counts the clean requests the driver's own response
+//! deadline answered (the responder too slow for it, as right after a module load on the
+//! debug kernel) and that were sent once more, as a host does (see [`Campaign::clean`]). `injected` counts the faults confirmed: iterations minus
 //! `not_injected` minus those skipped as wedged. Exits 1 if a fault could
 //! not be confirmed injected (`not_injected`), and, for our driver, if anything but
 //! `recovered` was seen or a splat counted.
@@ -34,7 +36,7 @@ use classes::{Class, Step, CLASSES};
 use kernel::Kernel;
 use responder::Responder;
 use ssif_tools::{
-    checker::{percentile, Checker, Verdict},
+    checker::{percentile, Checker, Verdict, CC_TIMEOUT},
     smbus::Smbus,
     ssif,
 };
@@ -91,6 +93,8 @@ struct Tally {
     outcomes: HashMap<&'static str, u32>,
     times_ms: Vec<f64>,
     details: Vec<String>,
+    /// Clean requests sent again after the deadline answered them (see [`Campaign::clean`]).
+    resent: u32,
 }
 
 impl Tally {
@@ -139,6 +143,12 @@ pub(crate) struct Campaign {
     /// Set by a class whose fault was injected and answered wrongly by the driver itself
     /// (not through the clean transaction): the iteration counts as wrong.
     pub(crate) misbehaved: Option<String>,
+    /// What the last clean transaction saw (each try's error or the answer's bytes), shown
+    /// with any outcome but recovered.
+    pub(crate) trace: String,
+    /// Set by [`Campaign::clean`] when it sent the clean request again after the deadline's
+    /// answer to it.
+    resent: bool,
 }
 
 impl Campaign {
@@ -187,22 +197,53 @@ impl Campaign {
     /// Sends `request` and reads its answer: `None` if the BMC never answered (no first
     /// part within 2 s, or an error mid-read).
     pub(crate) fn transact(&self, request: &[u8]) -> Option<Vec<u8>> {
-        ssif::write_request(&self.bus, request).ok()?;
-        ssif::read_response(&self.bus, Duration::from_secs(2)).ok()
+        self.try_transact(request).ok()
+    }
+
+    fn try_transact(&self, request: &[u8]) -> Result<Vec<u8>, String> {
+        ssif::write_request(&self.bus, request)?;
+        ssif::read_response(&self.bus, Duration::from_secs(2))
+    }
+
+    /// `transact`, its result (an error, or the answer's bytes) added to `trace`.
+    fn transact_traced(&mut self, request: &[u8], t: Instant) -> Option<Vec<u8>> {
+        let r = self.try_transact(request);
+        let at = t.elapsed().as_secs_f64() * 1000.0;
+        let seen = match &r {
+            Ok(a) => a
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            Err(e) => e.clone(),
+        };
+        self.trace += &format!("[{at:.1} ms: {seen}]");
+        r.ok()
     }
 
     /// The clean transaction of `iteration` over the bus, with PEC as ipmi_ssif uses it: the
-    /// request is sent again once (as a host retries) if no answer came; the time is from
-    /// the first write to the answer. Without an answer, a fresh request tells lost from
-    /// wedged.
+    /// request is sent again once (as a host retries) if no answer came, or if the answer was
+    /// the driver's own for a request its responder left unanswered past the deadline
+    /// ([`Campaign::deadline_answered`]); the time is from the first write to the answer.
+    /// Without an answer, a fresh request tells lost from wedged.
     pub(crate) fn clean(&mut self, iteration: u32) -> (Outcome, f64) {
         let _ = self.bus.set_pec(true);
         let request = self.checker.clean_request(iteration);
+        let before = self.counters();
         let t = Instant::now();
-        let mut reply = self.transact(&request);
+        self.trace.clear();
+        let mut reply = self.transact_traced(&request, t);
+        if reply
+            .as_deref()
+            .is_some_and(|r| self.deadline_answered(&request, r, t.elapsed(), &before))
+        {
+            self.resent = true;
+            self.trace += "[the deadline's answer to it: sent again]";
+            reply = self.transact_traced(&request, t);
+        }
         if reply.is_none() {
             thread::sleep(self.timeout + Duration::from_millis(100));
-            reply = self.transact(&request);
+            reply = self.transact_traced(&request, t);
         }
         let ms = t.elapsed().as_secs_f64() * 1000.0;
         let outcome = match reply {
@@ -218,6 +259,30 @@ impl Campaign {
         };
         let _ = self.bus.set_pec(false);
         (outcome, ms)
+    }
+
+    /// Whether `reply`, the answer to `request` that came `after` its write began, is what
+    /// the driver makes up when its response deadline passes with the request unanswered:
+    /// not before 90 % of the deadline, carrying no tag (so no request's real answer), and
+    /// from ours exactly 0xC3 for this request with the `timeouts` counter moved by one since
+    /// `before` (upstream's, which has no counters, gives an empty read).
+    fn deadline_answered(
+        &self,
+        request: &[u8],
+        reply: &[u8],
+        after: Duration,
+        before: &HashMap<String, u64>,
+    ) -> bool {
+        if after < self.timeout.mul_f64(0.9) || self.checker.tagged_answer(reply) {
+            return false;
+        }
+        match self.driver {
+            Driver::Rust => {
+                reply == [request[0] | 4, request[1], CC_TIMEOUT]
+                    && self.moved(before, &[("timeouts", 1)]).is_ok()
+            }
+            Driver::C => reply.is_empty(),
+        }
     }
 }
 
@@ -285,6 +350,8 @@ fn main() {
         base: 0,
         skip: None,
         misbehaved: None,
+        trace: String::new(),
+        resent: false,
     };
     println!(
         "faults-run: driver={} seed={} timeout_ms={}",
@@ -313,7 +380,7 @@ fn main() {
         println!(
             "faults: driver={} class={} iterations={} injected={} not_injected={} recovered={} \
              wedged={} splats={} lost={} stale={} duplicated={} misdelivered={} wrong={} \
-             p50_ms={:.1} p99_ms={:.1} max_ms={:.1} lockdep={}",
+             p50_ms={:.1} p99_ms={:.1} max_ms={:.1} resent={} lockdep={}",
             o.driver.name(),
             class.name,
             tally.iterations,
@@ -330,6 +397,7 @@ fn main() {
             percentile(&tally.times_ms, 50.0),
             percentile(&tally.times_ms, 99.0),
             percentile(&tally.times_ms, 100.0),
+            tally.resent,
             if after.lockdep_on { "on" } else { "off" },
         );
         for d in &tally.details {
@@ -414,10 +482,16 @@ fn run_class(c: &mut Campaign, class: &Class, iterations: u32) -> Tally {
         }
         if outcome != Outcome::Answered(Verdict::Recovered) {
             tally.detail(format!(
-                "iteration={i} {} after {ms:.1} ms",
-                outcome_name(outcome)
+                "iteration={i} {} after {ms:.1} ms {}",
+                outcome_name(outcome),
+                c.trace
             ));
         }
+        if std::mem::take(&mut c.resent) {
+            tally.resent += 1;
+            tally.detail(format!("iteration={i} resent: {}", c.trace));
+        }
+        c.trace.clear();
         if (i + 1) % 200 == 0 {
             eprintln!(
                 "faults-progress: driver={} class={} done={} recovered={}",
