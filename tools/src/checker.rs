@@ -17,6 +17,11 @@ const MAGIC: [u8; 2] = [0xa5, 0x5a];
 const CLEAN: u8 = b'C';
 const FAULT: u8 = b'F';
 
+/// The answer ours makes up for `request` when its response deadline passes unanswered.
+pub fn deadline_answer(request: &[u8]) -> [u8; 3] {
+    [request[0] | 4, request[1], CC_TIMEOUT]
+}
+
 /// What a clean transaction's answer was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -108,8 +113,7 @@ impl Checker {
         self.others.push(answer(request, &mut 0));
         // The deadline's made-up answer to it (only told apart by command).
         if request.get(1) != Some(&CMD_ECHO) {
-            self.others
-                .push(vec![request[0] | 4, request[1], CC_TIMEOUT]);
+            self.others.push(deadline_answer(request).to_vec());
         }
     }
 

@@ -15,7 +15,7 @@ use crate::{
     Campaign, Driver, Outcome,
 };
 use ssif_tools::{
-    checker::CC_TIMEOUT,
+    checker::deadline_answer,
     dev::{msg, Dev},
     ipmi::{answer, CMD_ECHO, CMD_SLOW_ECHO},
     ssif,
@@ -307,7 +307,7 @@ fn expire_slow_request(c: &mut Campaign, request: &[u8]) -> Injected {
     if took < c.timeout.mul_f64(0.9) {
         return Err(format!("answered after {took:?}, before the deadline"));
     }
-    if c.driver == Driver::Rust && got != [request[0] | 4, request[1], CC_TIMEOUT] {
+    if c.driver == Driver::Rust && got != deadline_answer(request) {
         return Err(format!("the deadline's answer was {got:02x?}, not 0xC3"));
     }
     c.moved(&before, &[("timeouts", 1)])

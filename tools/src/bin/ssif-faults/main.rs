@@ -16,9 +16,9 @@
 //! driver itself answers the fault wrongly, e.g. lets a second opener in)
 //! (see `ssif_tools::checker`). `resent` counts the clean requests the driver's own response
 //! deadline answered (the responder too slow for it, as right after a module load on the
-//! debug kernel) and that were sent once more, as a host does (see [`Campaign::clean`]). `injected` counts the faults confirmed: iterations minus
-//! `not_injected` minus those skipped as wedged. Exits 1 if a fault could
-//! not be confirmed injected (`not_injected`), and, for our driver, if anything but
+//! debug kernel) and that were sent once more, as a host does (see [`Campaign::clean`]).
+//! `injected` counts the faults confirmed: iterations minus `not_injected` minus those
+//! skipped as wedged. Exits 1 if a fault could not be confirmed injected (`not_injected`), and, for our driver, if anything but
 //! `recovered` was seen or a splat counted.
 //!
 //! Usage: `ssif-faults --driver rust|c --host-bus N --bmc-bus M [--n N] [--nslow N]
@@ -36,7 +36,7 @@ use classes::{Class, Step, CLASSES};
 use kernel::Kernel;
 use responder::Responder;
 use ssif_tools::{
-    checker::{percentile, Checker, Verdict, CC_TIMEOUT},
+    checker::{deadline_answer, percentile, Checker, Verdict},
     smbus::Smbus,
     ssif,
 };
@@ -278,8 +278,7 @@ impl Campaign {
         }
         match self.driver {
             Driver::Rust => {
-                reply == [request[0] | 4, request[1], CC_TIMEOUT]
-                    && self.moved(before, &[("timeouts", 1)]).is_ok()
+                reply == deadline_answer(request) && self.moved(before, &[("timeouts", 1)]).is_ok()
             }
             Driver::C => reply.is_empty(),
         }
