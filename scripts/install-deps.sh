@@ -6,8 +6,12 @@
 stage "install: host packages"
 # gcc-arm-linux-gnueabihf builds the kernel; gcc-arm-linux-gnueabi and the armel glibc
 # link our user-space tools as ARMv6 code, which both the AST2500 and the AST2600 run.
+# Every cross compiler gets its own sysroot headers: without libc6-dev-armhf-cross and
+# linux-libc-dev-armhf-cross, arm-linux-gnueabihf-gcc falls back to the host's
+# /usr/include and fails on <asm/types.h> (scripts/check-uapi.sh).
 pkgs=(make gcc flex bison bc libssl-dev libelf-dev cpio kmod xz-utils python3
       gcc-arm-linux-gnueabihf binutils-arm-linux-gnueabihf
+      libc6-dev-armhf-cross linux-libc-dev-armhf-cross linux-libc-dev-armel-cross
       gcc-arm-linux-gnueabi binutils-arm-linux-gnueabi libc6-dev-armel-cross
       libclang-19-dev qemu-system-arm valgrind openipmi)
 missing=()
