@@ -219,6 +219,8 @@ mod tests {
         for (i, b) in resp.iter_mut().enumerate() {
             *b = (i as u8).wrapping_mul(3);
         }
+        // The answer names the request's netfn (with the response bit) and command.
+        resp[..2].copy_from_slice(&[req[0] | 0x04, req[1]]);
         bus.answer(&resp);
         let p0 = bus.read(0x03, 33).unwrap();
         assert_eq!(&p0[..3], &[32, 0x00, 0x01]);
@@ -239,7 +241,9 @@ mod tests {
         let bus = Bus::new(500);
         bus.block_write(0x02, &[0x18, 0x01], false);
         taken(&bus).unwrap();
-        bus.answer(&[0x5a; 100]);
+        let mut resp = [0x5a; 100];
+        resp[..2].copy_from_slice(&[0x1c, 0x01]);
+        bus.answer(&resp);
         bus.read(0x03, 33).unwrap();
         let b0 = bus.read(0x09, 33).unwrap();
         bus.read(0x09, 33).unwrap();
@@ -341,6 +345,25 @@ mod tests {
         );
     }
     #[test]
+    fn skipped_answer_leaves_the_next_request_answerable() {
+        // ssifbridged writes nothing for a request whose D-Bus call failed or was superseded:
+        // the next request's answer must still be taken.
+        let bus = Bus::new(20);
+        bus.block_write(0x02, &[0x18, 0x01], false);
+        taken(&bus).unwrap();
+        fsleep(Delta::from_millis(100));
+        assert_eq!(bus.shared.counters().timeouts, 1);
+        assert!(bus.read(0x03, 4).is_some());
+        assert_eq!(bus.block_write(0x02, &[0x18, 0x01], false), 0);
+        taken(&bus).unwrap();
+        bus.answer(&[0x1c, 0x01, 0x00, 0x20]);
+        assert_eq!(
+            bus.read(0x03, 5).as_deref(),
+            Some(&[4u8, 0x1c, 0x01, 0x00, 0x20][..])
+        );
+    }
+
+    #[test]
     fn late_answer_is_refused_and_the_next_request_gets_its_own() {
         let bus = Bus::new(20);
         bus.block_write(0x02, &[0x18, 0x01], false);
@@ -354,11 +377,11 @@ mod tests {
         );
         assert_eq!(bus.block_write(0x02, &[0x18, 0x04], false), 0);
         assert_eq!(taken(&bus).as_deref(), Some(&[0x18u8, 0x04][..]));
-        // The late answer to Get Device ID is refused and never reaches the host.
+        // The late answer to Get Device ID is not Get Self Test's: refused, never sent.
         assert_eq!(
             bus.shared
                 .respond(Message::from_slice(&[0x1c, 0x01, 0x00, 0x20]).unwrap()),
-            Err(ETIMEDOUT)
+            Err(EINVAL)
         );
         // Busy until Get Self Test is answered.
         assert!(bus.read(0x03, 1).is_none());

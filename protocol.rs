@@ -182,6 +182,24 @@ impl Message {
         Message::from_slice(payload)
     }
 
+    /// What names this request's answer: its netfn and command.
+    fn header(&self) -> Header {
+        Header {
+            netfn: self.data[0] >> 2,
+            command: if self.len > 1 { self.data[1] } else { 0 },
+        }
+    }
+
+    /// Whether this response can be the answer to a request with `header`: its netfn is the
+    /// request's with the response bit set and its command is the request's. This is the check
+    /// the host's `ipmi_msghandler` applies to a response; it does not compare the LUN, so
+    /// neither does this.
+    fn answers(&self, header: Header) -> bool {
+        self.len >= 2
+            && self.data[0] >> 2 == (header.netfn | (RESPONSE_NETFN_BIT >> 2))
+            && self.data[1] == header.command
+    }
+
     /// The answer to this request when it timed out: the response netfn (request netfn + 1),
     /// the same LUN and command, completion code 0xC3. A request too short to name its command
     /// is answered for command 0.
@@ -236,6 +254,22 @@ impl core::fmt::Debug for Message {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "Message({:02x?})", self.as_bytes())
     }
+}
+
+/// A request's netfn (without the LUN) and command: all that ties an answer to it, since
+/// the ABI carries no message id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Header {
+    netfn: u8,
+    command: u8,
+}
+
+/// The request user space read most recently, dropped by the response deadline before it was
+/// answered. Kept until user space reads a newer request: an answer to it is late.
+#[derive(Clone, Copy, Debug)]
+struct Dropped {
+    seq: u32,
+    header: Header,
 }
 
 /// Where the current IPMI message stands.
@@ -441,8 +475,11 @@ impl Counters {
 pub enum RespondError {
     /// No request has been read that awaits a response.
     NoRequest,
-    /// The request was dropped by the response deadline.
+    /// The answer is for the request user space read most recently, which the response
+    /// deadline dropped; no newer request has been read.
     Expired,
+    /// A request awaits its answer, but this response's netfn or command is not its.
+    Mismatch,
 }
 
 /// CRC-8, polynomial x^8 + x^2 + x + 1 (SMBus PEC).
@@ -487,10 +524,9 @@ pub struct Ssif {
     /// The spec's rule: reads carry PEC iff the last accepted write carried a valid one.
     pec_on_reads: bool,
     next_seq: u32,
-    /// Requests user space read and the deadline dropped before it answered them. Answers pair
-    /// with requests in the order they were read, so the next `owed` responses are theirs,
-    /// late, and are refused; only the one after them answers the current request.
-    owed: u32,
+    /// Set while the request user space read most recently was dropped by the deadline, until
+    /// user space reads the next one (see [`Ssif::respond`]).
+    dropped: Option<Dropped>,
     counters: Counters,
 }
 
@@ -503,7 +539,7 @@ impl Ssif {
             transaction: Transaction::None,
             pec_on_reads: false,
             next_seq: 0,
-            owed: 0,
+            dropped: None,
             counters: Counters::default(),
         }
     }
@@ -850,7 +886,7 @@ impl Ssif {
     /// True while a response may be written (`EPOLLOUT`): a request has been read and not yet
     /// answered (it may have been dropped since, see [`Ssif::respond`]).
     pub fn response_wanted(&self) -> bool {
-        self.owed > 0 || matches!(self.session, Session::Pending { taken: true, .. })
+        matches!(self.session, Session::Pending { taken: true, .. })
     }
 
     /// True while a request is outstanding (the response deadline must run).
@@ -859,7 +895,8 @@ impl Ssif {
     }
 
     /// Hands the waiting request to user space: marks it taken and returns it with its
-    /// sequence number. `None` if no request waits.
+    /// sequence number. `None` if no request waits. It is now the most recently read request:
+    /// an answer to an older, dropped one is no longer told from a wrong one.
     pub fn take_request(&mut self) -> Option<(&Message, u32)> {
         match &mut self.session {
             Session::Pending {
@@ -868,23 +905,27 @@ impl Ssif {
                 taken: taken @ false,
             } => {
                 *taken = true;
+                self.dropped = None;
                 Some((request, *seq))
             }
             _ => None,
         }
     }
 
-    /// The request `take_request` returned could not be delivered after all (e.g. a fault
-    /// copying it out): make it readable again, if it is still the current one.
+    /// The request `take_request` returned as `seq` never reached user space (a fault copying
+    /// it out): make it readable again if it still waits; if the deadline dropped it meanwhile,
+    /// forget that user space had it, so no answer is taken as its late one.
     pub fn untake_request(&mut self, seq: u32) {
-        if let Session::Pending {
-            seq: current,
-            taken,
-            ..
-        } = &mut self.session
-        {
-            if *current == seq {
-                *taken = false;
+        match &mut self.session {
+            Session::Pending {
+                seq: current,
+                taken,
+                ..
+            } if *current == seq => *taken = false,
+            _ => {
+                if self.dropped.is_some_and(|d| d.seq == seq) {
+                    self.dropped = None;
+                }
             }
         }
     }
@@ -901,18 +942,28 @@ impl Ssif {
         }
     }
 
-    /// User space answers the oldest request it read and has not answered. If the deadline
-    /// dropped that one, the answer is late: it is refused with [`RespondError::Expired`] and
-    /// never sent, and the next answer goes to the next request read. On success the response
+    /// User space answers the request it read most recently, if that request still awaits its
+    /// answer and `response` carries its netfn (with the response bit) and command. Otherwise
+    /// nothing is sent and nothing changes: [`RespondError::Expired`] if `response` would have
+    /// answered that request but the deadline dropped it, [`RespondError::Mismatch`] if another
+    /// request awaits its answer, [`RespondError::NoRequest`] if none does.
+    ///
+    /// A responder may skip an answer or answer only the newest request (ssifbridged does
+    /// both), so nothing here outlives the request it is about. Without a message id one case
+    /// cannot be caught: a late answer written after the next request was read, when both have
+    /// the same netfn and command, is taken as the newer request's. On success the response
     /// deadline must be cancelled.
     #[inline]
     pub fn respond(&mut self, response: Message) -> Result<(), RespondError> {
-        if self.owed > 0 {
-            self.owed -= 1;
-            return Err(RespondError::Expired);
-        }
-        match self.session {
-            Session::Pending { taken: true, .. } => {
+        match &self.session {
+            Session::Pending {
+                request,
+                taken: true,
+                ..
+            } => {
+                if !response.answers(request.header()) {
+                    return Err(RespondError::Mismatch);
+                }
                 self.counters.responses = self.counters.responses.wrapping_add(1);
                 self.session = Session::Responding {
                     response,
@@ -920,21 +971,32 @@ impl Ssif {
                 };
                 Ok(())
             }
+            _ if self.dropped.is_some_and(|d| response.answers(d.header)) => {
+                Err(RespondError::Expired)
+            }
             _ => Err(RespondError::NoRequest),
         }
     }
 
     /// The response deadline passed: drop the outstanding request so the host is no longer
     /// refused, and answer it with completion code 0xC3 ("timeout while processing command"),
-    /// which the host reads like any response. If user space had read the request, its answer
-    /// is now owed (see [`Ssif::respond`]). Returns `true` if a request was dropped.
+    /// which the host reads like any response. If user space had read the request, an answer
+    /// to it is now late (see [`Ssif::respond`]). Returns `true` if a request was dropped.
     pub fn expire(&mut self) -> bool {
-        let Session::Pending { request, taken, .. } = &self.session else {
+        let Session::Pending {
+            request,
+            seq,
+            taken,
+        } = &self.session
+        else {
             return false;
         };
         self.counters.timeouts = self.counters.timeouts.wrapping_add(1);
         if *taken {
-            self.owed = self.owed.saturating_add(1);
+            self.dropped = Some(Dropped {
+                seq: *seq,
+                header: request.header(),
+            });
         }
         let response = request.timeout_response();
         self.session = Session::Responding {
@@ -945,10 +1007,10 @@ impl Ssif {
     }
 
     /// The file was closed: a request it read but did not answer is offered to the next
-    /// reader rather than lost (its deadline still runs), and nothing is owed any more: the
-    /// next opener's first answer is for the first request it reads.
+    /// reader rather than lost (its deadline still runs), and the next opener starts with no
+    /// request read.
     pub fn release(&mut self) {
-        self.owed = 0;
+        self.dropped = None;
         if let Session::Pending { taken, .. } = &mut self.session {
             *taken = false;
         }

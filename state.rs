@@ -111,8 +111,9 @@ impl Shared {
         *self.inner.lock().ssif.counters()
     }
 
-    /// Answers the request user space read: `ETIMEDOUT` if the deadline dropped it, `EINVAL`
-    /// if no request awaits an answer (state untouched), `ENODEV` after unbind.
+    /// Answers the request user space read most recently (see [`Ssif::respond`]): `ETIMEDOUT`
+    /// if the deadline dropped it, `EINVAL` if no request awaits an answer or this is not its
+    /// answer (state untouched either way), `ENODEV` after unbind.
     #[inline]
     pub(crate) fn respond(&self, response: Message) -> Result {
         let mut inner = self.inner.lock();
@@ -126,7 +127,7 @@ impl Shared {
             // usually free (`mod_timer` with the same expiry or wheel bucket).
             Ok(()) => inner.deadline = None,
             Err(RespondError::Expired) => return Err(ETIMEDOUT),
-            Err(RespondError::NoRequest) => return Err(EINVAL),
+            Err(RespondError::NoRequest | RespondError::Mismatch) => return Err(EINVAL),
         }
         // Nothing became ready: no wake-up.
         Ok(())

@@ -171,3 +171,12 @@ pub fn bytes(n: usize, seed: u8) -> Vec<u8> {
         .map(|i| (i as u8).wrapping_mul(7).wrapping_add(seed))
         .collect()
 }
+
+/// A `len`-byte response (`len >= 2`) that answers `req`: the request's netfn with the response
+/// bit and its command, then `bytes(len - 2, seed)`.
+pub fn answer_to(req: &[u8], len: usize, seed: u8) -> Vec<u8> {
+    assert!(len >= 2);
+    let mut resp = vec![req[0] | 0x04, req.get(1).copied().unwrap_or(0)];
+    resp.extend(bytes(len - 2, seed));
+    resp
+}
