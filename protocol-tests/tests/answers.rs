@@ -87,7 +87,9 @@ fn reply_to_a_slow_request_dropped_the_next_one_answered() {
     // A's reply comes back while B is outstanding: ssifbridged drops it.
     assert_eq!(b.reply(Some(&a_reply)), None);
     // B's reply is written and must reach the host.
-    let w = b.reply(Some(&nb_reply)).expect("ssifbridged writes B's answer");
+    let w = b
+        .reply(Some(&nb_reply))
+        .expect("ssifbridged writes B's answer");
     assert_eq!(write(&mut h, &w), Ok(()));
     assert_eq!(h.read_response(false), Some(nb_reply));
 }
@@ -154,7 +156,11 @@ fn mismatched_answer_is_refused_and_the_request_stays_answerable() {
         &[0xc0, 0x01, 0x00],
         &[0xc4],
     ] {
-        assert_eq!(write(&mut h, wrong), Err(RespondError::Mismatch), "{wrong:02x?}");
+        assert_eq!(
+            write(&mut h, wrong),
+            Err(RespondError::Mismatch),
+            "{wrong:02x?}"
+        );
     }
     assert_eq!(h.ssif.counters().responses, responses);
     assert!(h.ssif.response_wanted());
