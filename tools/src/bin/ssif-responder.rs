@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Serves `/dev/ipmi-ssif-host` the way OpenBMC's ssifbridged does: `O_RDWR | O_NONBLOCK`,
-//! `poll`, a 258-byte read buffer, and one `write()` of `[u32 len][netfn|1][cmd][cc][data]`
-//! per reply. Answers a few App commands and an OEM echo (see `ipmi::answer`); anything else
-//! gets completion code 0xC1.
+//! A synchronous responder on `/dev/ipmi-ssif-host`: it reads a request, answers it, then
+//! reads the next. The device calls are ssifbridged's (`O_RDWR | O_NONBLOCK`, `poll`, a
+//! 258-byte read buffer, one `write()` of `[u32 len][netfn|1][cmd][cc][data]` per reply), its
+//! answer policy is not: ssifbridged reads on while ipmid works and answers only the newest
+//! request (`ssif-bridge`'s default policy; the real one runs in bmcsim). Answers a few App
+//! commands and an OEM echo (see `ipmi::answer`); anything else gets completion code 0xC1.
 //!
 //! Options: `--device PATH`, `--delay-ms N` (answer late), `--slow-cmd NETFN:CMD` (only
 //! that command is answered late), `--retry-ms N` (reopen interval), `-v` (log every

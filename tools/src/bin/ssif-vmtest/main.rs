@@ -378,6 +378,22 @@ fn abi_scenarios() -> Vec<Scenario> {
             len255[..4].copy_from_slice(&255u32.to_ne_bytes());
             len255.extend_from_slice(&[0, 0]);
             want("len 255", d.write(&len255), Err(libc::EINVAL))?;
+            // Not this request's answer: another command, a request netfn, one byte.
+            let mut other_cmd = resp.clone();
+            other_cmd[1] ^= 0x7f;
+            want(
+                "other command",
+                d.write(&msg(&other_cmd)),
+                Err(libc::EINVAL),
+            )?;
+            let mut request_netfn = resp.clone();
+            request_netfn[0] &= !0x04;
+            want(
+                "request netfn",
+                d.write(&msg(&request_netfn)),
+                Err(libc::EINVAL),
+            )?;
+            want("one byte", d.write(&msg(&resp[..1])), Err(libc::EINVAL))?;
             want("poll still wants a response", d.poll(), libc::POLLOUT)?;
             want("write", d.write(&msg(&resp)), Ok(4 + resp.len()))?;
             want("second write", d.write(&msg(&resp)), Err(libc::EINVAL))?;
@@ -438,6 +454,27 @@ fn abi_scenarios() -> Vec<Scenario> {
             let resp = answer(&GET_DEVICE_ID, &mut 0);
             want("late write", d.write(&msg(&resp)), Err(libc::ETIMEDOUT))
         }),
+        ("skipped_answer_leaves_the_next_request_answerable", |c| {
+            // ssifbridged writes nothing for a request whose D-Bus call failed, and drops the
+            // reply to one a newer request superseded: the next request's answer must be taken.
+            let d = open_dev()?;
+            c.expect_counter("timeouts", 1, |c| {
+                c.write_request(&GET_DEVICE_ID)?;
+                d.read(258).map_err(|e| format!("read: errno {e}"))?;
+                thread::sleep(Duration::from_millis(700));
+                Ok(())
+            })?;
+            want(
+                "host read after expiry",
+                c.bus.block_read(0x03).map_err(|e| e.to_string()),
+                Ok(vec![0x1c, 0x01, 0xc3]),
+            )?;
+            c.write_request(&GET_DEVICE_ID)?;
+            want("read the retry", d.read(258), Ok(msg(&GET_DEVICE_ID)))?;
+            let resp = answer(&GET_DEVICE_ID, &mut 0);
+            want("write", d.write(&msg(&resp)), Ok(4 + resp.len()))?;
+            want("host reads the response", c.read_response(), Ok(resp))
+        }),
         ("closing_unanswered_request_offers_it_again", |c| {
             c.write_request(&GET_DEVICE_ID)?;
             {
@@ -497,41 +534,33 @@ fn ipmitool_output(child: std::process::Child) -> String {
 /// Serves the device as a responder that falls behind, with ipmi_ssif and ipmitool on the
 /// host side (no other responder running): the host's echo A (`raw 0x30 0x01 0xa1`) is read
 /// and left unanswered past the response deadline (`DEADLINE_MS`), so the host gets completion
-/// code 0xC3; then the host sends echo B (`0xb2`), and the responder writes A's answer late,
-/// then answers what it read after A in order (ipmi_ssif's own requests included). A's late
-/// answer must fail with `ETIMEDOUT`, and B's ipmitool must print B's echo, not A's.
+/// code 0xC3. A's answer is then written late, before the next request is read: it must fail
+/// with `ETIMEDOUT`. The host sends B, a slow echo (`raw 0x30 0x02 0xb2`: another command);
+/// once the responder has read the next request, A's answer is written again and must fail
+/// with `EINVAL` (it is not the answer to what was read); every request is then answered, and
+/// B's ipmitool must print B's echo.
 fn late_answer(args: &[String]) -> ! {
     let deadline_ms: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(500);
     let dev = Dev::open(libc::O_NONBLOCK).expect("open /dev/ipmi-ssif-host");
     let mut enables = 0;
     let echo_a = [0xc0, 0x01, 0xa1];
-    let echo_b = [0xc0, 0x01, 0xb2];
+    let echo_b = [0xc0, 0x02, 0xb2];
     let child_a = spawn_ipmitool(&["0x30", "0x01", "0xa1"]);
     serve_until(&dev, &mut enables, |r| r == echo_a);
     // A is pending: let its deadline pass; the host reads the 0xC3 answer and ipmitool exits.
     thread::sleep(Duration::from_millis(deadline_ms * 2));
     let out_a = ipmitool_output(child_a);
-    let child_b = spawn_ipmitool(&["0x30", "0x01", "0xb2"]);
-    // The responder comes back: the next request it reads may be B or one of ipmi_ssif's own.
-    let next = serve_until(&dev, &mut enables, |_| true);
     let late = dev.write(&msg(&answer(&echo_a, &mut enables)));
-    // Answer in order until B is answered. A driver that accepted the late answer has sent it
-    // for `next` already.
-    let mut request = next;
-    let mut answered_late = late.is_ok();
+    let child_b = spawn_ipmitool(&["0x30", "0x02", "0xb2"]);
+    // The responder comes back: the next request it reads may be B or one of ipmi_ssif's own.
+    let mut request = serve_until(&dev, &mut enables, |_| true);
+    let after_next = dev.write(&msg(&answer(&echo_a, &mut enables)));
     let on_time = loop {
+        let written = dev.write(&msg(&answer(&request, &mut enables)));
         if request == echo_b {
-            break if answered_late {
-                Err(0)
-            } else {
-                dev.write(&msg(&answer(&echo_b, &mut enables)))
-            };
+            break written;
         }
-        if !answered_late {
-            dev.write(&msg(&answer(&request, &mut enables)))
-                .expect("answer");
-        }
-        answered_late = false;
+        written.expect("answer");
         request = serve_until(&dev, &mut enables, |_| true);
     };
     let out_b = ipmitool_output(child_b);
@@ -545,6 +574,11 @@ fn late_answer(args: &[String]) -> ! {
             "late_answer_refused_with_etimedout",
             late == Err(libc::ETIMEDOUT),
             format!("{late:?}"),
+        ),
+        (
+            "late_answer_after_the_next_read_refused_with_einval",
+            after_next == Err(libc::EINVAL),
+            format!("{after_next:?}"),
         ),
         (
             "next_answer_accepted",
