@@ -99,6 +99,20 @@ pub(crate) const CLASSES: &[Class] = &[
         step: Step::Whole(late_answer_after_newer_request),
         teardown: nothing,
     },
+    Class {
+        name: "responder_drops_superseded",
+        kind: Kind::Slow,
+        setup: stop_responder,
+        step: Step::Whole(responder_drops_superseded),
+        teardown: nothing,
+    },
+    Class {
+        name: "responder_skips_answer",
+        kind: Kind::Slow,
+        setup: stop_responder,
+        step: Step::Whole(responder_skips_answer),
+        teardown: nothing,
+    },
     fast("unbind_rebind_reader_blocked", unbind_rebind_reader_blocked),
     Class {
         name: "ipmi_ssif_reload_pending",
@@ -358,33 +372,43 @@ fn read_request(dev: &Dev) -> Result<Vec<u8>, String> {
     Ok(raw.get(4..).unwrap_or(&[]).to_vec())
 }
 
-/// The campaign serves the device itself: request A (slow echo) is read and left past the
-/// deadline, the host gets the deadline's answer and sends the clean request B, which is
-/// read; then A's answer is written late, and B's after it. A's late answer must not reach B.
-fn late_answer_after_newer_request(c: &mut Campaign, i: u32) -> (Injected, Outcome, f64) {
-    let dev = match Dev::open(libc::O_NONBLOCK) {
-        Ok(d) => d,
-        Err(e) => return (Err(format!("open: errno {e}")), Outcome::Wedged, 0.0),
-    };
-    let a = c.checker.fault_request(i, CMD_SLOW_ECHO, 9);
-    let before = c.counters();
-    let injected = (|| {
-        ssif::write_request(&c.bus, &a)?;
-        let got = read_request(&dev)?;
-        if got != a {
-            return Err(format!("read {got:02x?}, not request A"));
-        }
-        let t = Instant::now();
-        let deadline = ssif::read_response(&c.bus, c.timeout + Duration::from_millis(800))?;
-        c.checker.received(&deadline);
-        if deadline == answer(&a, &mut 0) || t.elapsed() < c.timeout.mul_f64(0.8) {
-            return Err(format!("no deadline passed: the host got {deadline:02x?}"));
-        }
-        Ok(())
-    })();
-    if let Err(e) = injected {
-        return (Err(e), Outcome::Wedged, 0.0);
+/// The campaign serves the device itself: it reads request A (an echo with command `cmd`) and
+/// leaves it past the deadline, and the host reads the deadline's answer. Returns the open
+/// device and A.
+fn drop_request(c: &mut Campaign, i: u32, cmd: u8) -> Result<(Dev, Vec<u8>), String> {
+    let dev = Dev::open(libc::O_NONBLOCK).map_err(|e| format!("open: errno {e}"))?;
+    let a = c.checker.fault_request(i, cmd, 9);
+    ssif::write_request(&c.bus, &a)?;
+    let got = read_request(&dev)?;
+    if got != a {
+        return Err(format!("read {got:02x?}, not request A"));
     }
+    let t = Instant::now();
+    let deadline = ssif::read_response(&c.bus, c.timeout + Duration::from_millis(800))?;
+    c.checker.received(&deadline);
+    if deadline == answer(&a, &mut 0) || t.elapsed() < c.timeout.mul_f64(0.8) {
+        return Err(format!("no deadline passed: the host got {deadline:02x?}"));
+    }
+    Ok((dev, a))
+}
+
+/// After [`drop_request`] of A with command `a_cmd`: the host sends the clean request B (an
+/// echo, command 0x01) on the same open file; the campaign reads it,
+/// calls `between(dev, a)` (what the responder does about A once B is read; its result is
+/// shown in the first `faults-detail:` lines), then writes B's answer. The host's read of
+/// B's answer is the outcome.
+fn then_clean(
+    c: &mut Campaign,
+    i: u32,
+    class: &str,
+    a_cmd: u8,
+    between: fn(&Dev, &[u8]) -> String,
+) -> (Injected, Outcome, f64) {
+    let before = c.counters();
+    let (dev, a) = match drop_request(c, i, a_cmd) {
+        Ok(x) => x,
+        Err(e) => return (Err(e), Outcome::Wedged, 0.0),
+    };
     let b = c.checker.clean_request(i);
     let _ = c.bus.set_pec(true);
     let t = Instant::now();
@@ -394,27 +418,18 @@ fn late_answer_after_newer_request(c: &mut Campaign, i: u32) -> (Injected, Outco
         if got != b {
             return Err(format!("read {got:02x?}, not request B"));
         }
-        // Ours refuses it with ETIMEDOUT; whatever a driver does with it, the checker sees
-        // where it went.
-        let late = dev.write(&msg(&answer(&a, &mut 0)));
+        let done = between(&dev, &a);
         c.moved(&before, &[("timeouts", 1)])?;
-        // B's answer; a driver that took the late answer for B refuses it.
+        // B's answer; a driver that took something else for B's answer refuses it.
         let on_time = dev.write(&msg(&answer(&b, &mut 0)));
-        Ok((late, on_time))
-    })();
-    let result = match result {
-        Ok((late, on_time)) => {
-            if i - c.base < 3 {
-                println!(
-                    "faults-detail: driver={} class=late_answer_after_newer_request tag={i} \
-                     late write {late:?}, on-time write {on_time:?}",
-                    c.driver.name()
-                );
-            }
-            Ok(())
+        if i - c.base < 3 {
+            println!(
+                "faults-detail: driver={} class={class} tag={i} {done}, B's write {on_time:?}",
+                c.driver.name()
+            );
         }
-        Err(e) => Err(e),
-    };
+        Ok(())
+    })();
     let reply = ssif::read_response(&c.bus, Duration::from_secs(2));
     let ms = t.elapsed().as_secs_f64() * 1000.0;
     let _ = c.bus.set_pec(false);
@@ -423,6 +438,40 @@ fn late_answer_after_newer_request(c: &mut Campaign, i: u32) -> (Injected, Outco
         Err(_) => Outcome::Lost,
     };
     (result, outcome, ms)
+}
+
+/// A's answer is written late, after B was read (another command: ours refuses it with
+/// `EINVAL`). Whatever a driver does with it, the checker sees where it went.
+fn late_answer_after_newer_request(c: &mut Campaign, i: u32) -> (Injected, Outcome, f64) {
+    then_clean(
+        c,
+        i,
+        "late_answer_after_newer_request",
+        CMD_SLOW_ECHO,
+        |dev, a| {
+            let late = dev.write(&msg(&answer(a, &mut 0)));
+            format!("late write {late:?}")
+        },
+    )
+}
+
+/// ssifbridged's policy (github openbmc/ssifbridge, `ssifbridged.cpp` at 9a72d35,
+/// `processMessage` and `afterMethodCall`): it reads B while A's D-Bus call is outstanding
+/// (`numberOfReqNotRsp` 2); A's reply then comes back and is dropped, as the count is not 0
+/// after its decrement. Nothing is written for A; B's answer must reach the host.
+fn responder_drops_superseded(c: &mut Campaign, i: u32) -> (Injected, Outcome, f64) {
+    then_clean(c, i, "responder_drops_superseded", CMD_SLOW_ECHO, |_, _| {
+        "A's reply dropped (superseded by B)".into()
+    })
+}
+
+/// ssifbridged writes nothing when the D-Bus call fails (`afterMethodCall`, `if (ec)`): A is
+/// never answered; the host then retries with the same command (B is an echo like A), and
+/// B's answer must reach the host.
+fn responder_skips_answer(c: &mut Campaign, i: u32) -> (Injected, Outcome, f64) {
+    then_clean(c, i, "responder_skips_answer", CMD_ECHO, |_, _| {
+        "nothing written for A (D-Bus error)".into()
+    })
 }
 
 /// One of the fast classes, picked at random, then the clean transaction.
