@@ -89,7 +89,8 @@ impl<T: FileHandler> PollMiscDevice<T> {
         read: Some(Self::read),
         write: Some(Self::write),
         poll: Some(Self::poll),
-        llseek: Some(bindings::noop_llseek),
+        // No `llseek`: the open file gets no `FMODE_LSEEK`, so `lseek()` fails with `ESPIPE`,
+        // as on upstream's device (a stream has no position).
         ..pin_init::zeroed()
     };
 

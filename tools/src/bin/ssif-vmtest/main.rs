@@ -347,6 +347,12 @@ fn abi_scenarios() -> Vec<Scenario> {
             want("poll", d.poll(), 0)?;
             want("read", d.read(258).map(|_| ()), Err(libc::EAGAIN))
         }),
+        ("lseek_is_espipe", |_| {
+            let d = open_dev()?;
+            // SAFETY: a plain system call on our own descriptor.
+            let r = unsafe { libc::lseek(d.fd(), 0, libc::SEEK_SET) };
+            want("lseek", (r, errno()), (-1, libc::ESPIPE))
+        }),
         ("second_open_is_ebusy", |_| {
             let _d = open_dev()?;
             want("second open", Dev::open(0).map(|_| ()), Err(libc::EBUSY))
