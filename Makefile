@@ -3,6 +3,7 @@
 #   make [KDIR=/path/to/kernel/build] [KUNIT=1]   build ssif_bmc.ko (into MO, in the cache)
 #   make demo [SOC=ast2500]                       build all, boot the AST2600 (or AST2500), serve ipmitool
 #   make test                                     the whole test suite
+#   make compare                                  upstream's C driver beside ours (scripts/compare.sh)
 
 KDIR ?= $(shell bash scripts/kdir.sh)
 # Build products go to the cache, never into the repository (a module built in the source
@@ -29,10 +30,13 @@ demo:
 test:
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL bash scripts/test.sh
 
-.PHONY: all modules clippy clean demo test bench faults
+.PHONY: all modules clippy clean demo test bench faults compare
 
 bench:
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL bash scripts/bench.sh
 
 faults:
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL bash scripts/faults.sh
+
+compare:
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL bash scripts/compare.sh

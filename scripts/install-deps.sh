@@ -1,51 +1,74 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Install what the build and the tests need; skip what is already present.
+# install-deps.sh [packages|cargo]: install what the build and the tests need; skip what is
+# already present. "packages": the Debian packages and rust-src; "cargo": the tools built
+# with cargo install (bindgen-cli, cargo-fuzz), side by side. No argument: both, in order.
 . "$(dirname "$0")/lib.sh"
 
-stage "install: host packages"
-# gcc-arm-linux-gnueabihf builds the kernel; gcc-arm-linux-gnueabi and the armel glibc
-# link our user-space tools as ARMv6 code, which both the AST2500 and the AST2600 run.
-# Every cross compiler gets its own sysroot headers: without libc6-dev-armhf-cross and
-# linux-libc-dev-armhf-cross, arm-linux-gnueabihf-gcc falls back to the host's
-# /usr/include and fails on <asm/types.h> (scripts/check-uapi.sh).
-pkgs=(make gcc flex bison bc libssl-dev libelf-dev cpio kmod xz-utils python3
-      gcc-arm-linux-gnueabihf binutils-arm-linux-gnueabihf
-      libc6-dev-armhf-cross linux-libc-dev-armhf-cross linux-libc-dev-armel-cross
-      gcc-arm-linux-gnueabi binutils-arm-linux-gnueabi libc6-dev-armel-cross
-      libclang-19-dev qemu-system-arm valgrind openipmi)
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "installing: ${missing[*]}"
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-else
-	echo "all host packages present"
-fi
+what=${1:-all}
 
-stage "install: rust-src"
-if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
-	echo "installing: rustup component rust-src"
-	rustup component add rust-src
-else
-	echo "rust-src present"
-fi
+install_packages() {
+	stage "install: host packages"
+	# gcc-arm-linux-gnueabihf builds the kernel; gcc-arm-linux-gnueabi and the armel glibc
+	# link our user-space tools as ARMv6 code, which both the AST2500 and the AST2600 run.
+	# Every cross compiler gets its own sysroot headers: without libc6-dev-armhf-cross and
+	# linux-libc-dev-armhf-cross, arm-linux-gnueabihf-gcc falls back to the host's
+	# /usr/include and fails on <asm/types.h> (scripts/check-uapi.sh).
+	pkgs=(make gcc flex bison bc libssl-dev libelf-dev cpio kmod xz-utils python3
+	      gcc-arm-linux-gnueabihf binutils-arm-linux-gnueabihf
+	      libc6-dev-armhf-cross linux-libc-dev-armhf-cross linux-libc-dev-armel-cross
+	      gcc-arm-linux-gnueabi binutils-arm-linux-gnueabi libc6-dev-armel-cross
+	      libclang-19-dev qemu-system-arm valgrind openipmi)
+	missing=()
+	for p in "${pkgs[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "installing: ${missing[*]}"
+		apt-get update -qq
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	else
+		echo "all host packages present"
+	fi
 
-stage "install: bindgen-cli"
-if ! command -v bindgen >/dev/null 2>&1; then
-	echo "installing: bindgen-cli (cargo)"
-	cargo install --locked --quiet bindgen-cli --version '^0.73'
-else
-	echo "bindgen present: $(bindgen --version)"
-fi
+	stage "install: rust-src"
+	if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
+		echo "installing: rustup component rust-src"
+		rustup component add rust-src
+	else
+		echo "rust-src present"
+	fi
+}
 
-stage "install: cargo-fuzz"
-if ! command -v cargo-fuzz >/dev/null 2>&1; then
-	echo "installing: cargo-fuzz (cargo)"
-	cargo install --locked --quiet cargo-fuzz
-else
-	echo "cargo-fuzz present"
-fi
+# cargo_install NAME BIN [ARGS...]: cargo install NAME unless BIN is on the PATH.
+cargo_install() {
+	local name=$1 bin=$2
+	shift 2
+	if command -v "$bin" >/dev/null 2>&1; then
+		echo "$name present"
+	else
+		echo "installing: $name (cargo)"
+		cargo install --locked --quiet "$name" "$@"
+	fi
+}
+
+install_cargo() {
+	stage "install: bindgen-cli, cargo-fuzz (cargo, side by side)"
+	local pids=() rc=0 p
+	cargo_install bindgen-cli bindgen --version '^0.73' &
+	pids+=($!)
+	cargo_install cargo-fuzz cargo-fuzz &
+	pids+=($!)
+	for p in "${pids[@]}"; do
+		wait "$p" || rc=1
+	done
+	[ $rc = 0 ] || die "cargo install failed"
+	stage "install: bindgen $(bindgen --version | cut -d' ' -f2)"
+}
+
+case $what in
+packages) install_packages ;;
+cargo) install_cargo ;;
+all) install_packages && install_cargo ;;
+*) die "usage: install-deps.sh [packages|cargo]" ;;
+esac

@@ -3,8 +3,12 @@
 # Everything both README commands need, built or taken from the cache.
 . "$(dirname "$0")/lib.sh"
 S="$REPO/scripts"
-bash "$S/install-deps.sh"
+bash "$S/install-deps.sh" packages
+# The cargo installs compile; the kernel source downloads and unpacks: side by side.
+bash "$S/install-deps.sh" cargo &
+cargo_pid=$!
 bash "$S/fetch-kernel.sh"
+wait $cargo_pid || die "install-deps.sh cargo failed"
 bash "$S/build-kernel.sh"
 bash "$S/fetch-userspace.sh"
 bash "$S/build-modules.sh"
