@@ -8,8 +8,8 @@
 //!
 //! - [`protocol`]: the SSIF state machine, pure `core` Rust, also tested on the host;
 //! - [`state`]: that machine under an IRQ-safe spinlock, shared by bus, timer and file;
-//! - [`target`], [`chardev`], [`deadline`], [`irqlock`]: the thin FFI glue (I2C target
-//!   registration, misc device with `poll`, `timer_list`, `spin_lock_irqsave()`).
+//! - [`target`], [`chardev`], [`deadline`]: the thin FFI glue (I2C target registration,
+//!   misc device with `poll`, `timer_list`).
 
 use kernel::{
     debugfs,
@@ -25,7 +25,6 @@ use kernel::{
 
 mod chardev;
 mod deadline;
-mod irqlock;
 #[cfg(CONFIG_SSIF_BMC_RUST_KUNIT_TEST)]
 mod kunit;
 // Private, so that only what the driver uses is compiled into the module (a `pub` module keeps

@@ -12,8 +12,6 @@ use crate::{
     chardev::{poll_bits, FileHandler},
     deadline::{ms_to_jiffies, Deadline, Expiry},
     impl_has_deadline,
-    irqlock::IrqSaveSpinLock,
-    new_irqsave_spinlock,
     protocol::{BusEvent, Counters, Effect, Message, Reply, RespondError, Ssif, USER_MSG_SIZE},
     target::TargetHandler,
 };
@@ -24,8 +22,9 @@ use kernel::{
     prelude::*,
     sync::{
         atomic::{ordering, Atomic},
+        new_spinlock_irq,
         poll::{PollCondVar, PollTable},
-        Arc,
+        Arc, SpinLockIrq,
     },
     uaccess::{UserSliceReader, UserSliceWriter},
 };
@@ -50,7 +49,7 @@ pub(crate) struct Shared {
     #[pin]
     deadline: Deadline<Shared>,
     #[pin]
-    inner: IrqSaveSpinLock<Inner>,
+    inner: SpinLockIrq<Inner>,
     /// Woken whenever something a sleeper waits for may have become true: a request to read
     /// (`read`, `POLLIN`), one to answer (`POLLOUT`, only if a poller asked for it), or the
     /// device gone. Not when it becomes false: nobody waits for that.
@@ -83,7 +82,7 @@ impl Shared {
         Arc::pin_init(
             pin_init!(Self {
                 deadline <- Deadline::new(),
-                inner <- new_irqsave_spinlock!(Inner {
+                inner <- new_spinlock_irq!(Inner {
                     ssif: Ssif::new(address),
                     deadline: None,
                     retired: false,
