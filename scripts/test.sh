@@ -28,7 +28,9 @@ step() {
 # lanes FN1 FN2: runs the two functions side by side, each with its output in a file of its
 # own, printed whole once both have ended (a lane's steps still record into RECORDS).
 lanes() {
-	local pids=() fn
+	local pids=() fn t0 before
+	t0=$(date +%s)
+	before=$(wc -l <"$RECORDS")
 	for fn in "$@"; do
 		"$fn" >"$LANES/$fn.out" 2>&1 &
 		pids+=($!)
@@ -38,6 +40,9 @@ lanes() {
 		echo "==== lane $fn ===="
 		cat "$LANES/$fn.out"
 	done
+	# Whether side by side paid: the lanes' wall clock against their steps one after another.
+	echo "lanes: $* took $(($(date +%s) - t0)) s side by side; their steps add up to" \
+		"$(tail -n +$((before + 1)) "$RECORDS" | awk '{ s += $1 } END { print s + 0 }') s"
 }
 
 step "prepare: installs, kernel, user space, modules, initramfs, QEMU 10" \
