@@ -25,17 +25,22 @@ step() {
 	echo "$(($(date +%s) - t0)) $r $name" >>"$RECORDS"
 }
 
-# lanes FN1 FN2: runs the two functions side by side, each with its output in a file of its
-# own, printed whole once both have ended (a lane's steps still record into RECORDS).
+# lanes FN1 FN2: runs the two functions side by side (SSIF_LANES=serial: one after the
+# other, to measure what side by side saves), each with its output in a file of its own,
+# printed whole once both have ended (a lane's steps still record into RECORDS).
 lanes() {
 	local pids=() fn t0 before
 	t0=$(date +%s)
 	before=$(wc -l <"$RECORDS")
 	for fn in "$@"; do
-		"$fn" >"$LANES/$fn.out" 2>&1 &
-		pids+=($!)
+		if [ "${SSIF_LANES:-}" = serial ]; then
+			"$fn" >"$LANES/$fn.out" 2>&1 || true
+		else
+			"$fn" >"$LANES/$fn.out" 2>&1 &
+			pids+=($!)
+		fi
 	done
-	wait "${pids[@]}" || true
+	[ ${#pids[@]} = 0 ] || wait "${pids[@]}" || true
 	for fn in "$@"; do
 		echo "==== lane $fn ===="
 		cat "$LANES/$fn.out"
