@@ -14,6 +14,11 @@
  *    master's transfer waits for the last one;
  *    hardirq=0 delivers them from the master's process context with interrupts
  *    off instead, as this link did before;
+ *  - where an irq_work raises no interrupt of its own (a uniprocessor ARM such as
+ *    the AST2500's ARM1176: arch_irq_work_has_interrupt() is is_smp(), so no
+ *    self-IPI, and a queued irq_work waits for the next tick, 10 ms at HZ=100),
+ *    the hrtimer runs it at once, in its own hard interrupt, as the tick would
+ *    (irq_work_inline, found out at load);
  *  - bytes take the time of a bus at bus_khz (default 100: 90 us per byte
  *    and ACK), measured from the end of the previous callback, since the
  *    controller stretches the clock until its interrupt has been handled;
@@ -80,6 +85,10 @@ MODULE_PARM_DESC(bus_khz, "Bus clock in kHz that paces the bytes (default 100; 0
 static bool garbage = true;
 module_param(garbage, bool, 0644);
 MODULE_PARM_DESC(garbage, "Changing garbage in val where i2c-aspeed leaves it unset (default Y)");
+static int irq_work_inline = -1;
+module_param(irq_work_inline, int, 0644);
+MODULE_PARM_DESC(irq_work_inline,
+		 "Run the bus events' irq_work from the hrtimer (-1 at load: if irq_work raises no interrupt here; 0: never; 1: always)");
 static unsigned int nr_links = 1;
 module_param_named(links, nr_links, uint, 0400);
 MODULE_PARM_DESC(links, "Number of host/BMC adapter pairs (1.." __stringify(MAX_LINKS) ")");
@@ -291,12 +300,25 @@ static void link_work_fn(struct irq_work *work)
 		hrtimer_start(&l->timer, ns_to_ktime((u64)bits * l->bit_ns), HRTIMER_MODE_REL_HARD);
 }
 
+/*
+ * Raises the irq_work of the next bus event from the hard hrtimer. Where irq_work
+ * has no interrupt of its own, irq_work_run() here does what irq_work_tick() would
+ * do at the next tick: each work runs in this hard interrupt with irq_work's
+ * lockdep context (spinlock_t allowed, as in a non-threaded request_irq handler).
+ */
+static void link_raise(struct ssif_link *l)
+{
+	irq_work_queue(&l->work);
+	if (READ_ONCE(irq_work_inline) > 0)
+		irq_work_run();
+}
+
 /* The bus time is over: the controller raises its interrupt. */
 static enum hrtimer_restart link_timer_fn(struct hrtimer *t)
 {
 	struct ssif_link *l = container_of(t, struct ssif_link, timer);
 
-	irq_work_queue(&l->work);
+	link_raise(l);
 	return HRTIMER_NORESTART;
 }
 
@@ -319,7 +341,8 @@ static int link_xfer(struct i2c_adapter *adap, struct i2c_msg *msgs, int num)
 
 	if (READ_ONCE(hardirq)) {
 		reinit_completion(&l->done);
-		if (l->bit_ns)
+		/* Without bus time, the irq_work at once, through the hrtimer if it must run it. */
+		if (l->bit_ns || READ_ONCE(irq_work_inline) > 0)
 			hrtimer_start(&l->timer, ns_to_ktime((u64)bits * l->bit_ns),
 				      HRTIMER_MODE_REL_HARD);
 		else
@@ -483,9 +506,47 @@ static void link_del(struct ssif_link *l)
 	irq_work_sync(&l->work);
 }
 
+static struct irq_work probe_work;
+
+static void probe_fn(struct irq_work *work)
+{
+}
+
+/*
+ * Whether irq_work raises an interrupt here (arch_irq_work_has_interrupt(), which a
+ * module cannot call on ARM: is_smp() reads the unexported smp_on_up): with one, a
+ * work queued with interrupts off has run within microseconds of enabling them;
+ * without, it waits for the next tick. Three tries, so that a tick that happens to
+ * come within one of the 200 us windows cannot pass for the interrupt.
+ */
+static bool irq_work_has_irq(void)
+{
+	unsigned long flags;
+	int try, us;
+
+	init_irq_work(&probe_work, probe_fn);
+	for (try = 0; try < 3; try++) {
+		local_irq_save(flags);
+		irq_work_queue(&probe_work);
+		local_irq_restore(flags);
+		for (us = 0; us < 200 && irq_work_is_pending(&probe_work); us++)
+			udelay(1);
+		if (irq_work_is_pending(&probe_work)) {
+			irq_work_sync(&probe_work);
+			return false;
+		}
+		irq_work_sync(&probe_work);
+	}
+	return true;
+}
+
 static int __init ssif_link_init(void)
 {
 	int i, ret;
+
+	if (irq_work_inline < 0)
+		irq_work_inline = !irq_work_has_irq();
+	pr_info("ssif_link: irq_work_inline=%d\n", irq_work_inline);
 
 	if (nr_links < 1 || nr_links > MAX_LINKS)
 		return -EINVAL;

@@ -10,7 +10,7 @@ use crate::{
 };
 use ssif_tools::{
     dev::{msg, Dev},
-    ipmi::{answer, CMD_SLOW_ECHO},
+    ipmi::{answer, CMD_ECHO, CMD_SLOW_ECHO},
 };
 use std::{
     collections::HashMap,
@@ -311,11 +311,45 @@ pub(crate) fn ipmi_ssif_reload_pending(c: &mut Campaign, i: u32) -> (Injected, O
 /// refuses rmmod while the file is open): first the instance that served the last clean
 /// transaction, then a fresh one that has seen no request at all (upstream's sets its
 /// response timer up on the first request only); a new responder serving the new device.
-pub(crate) fn rmmod_insmod(c: &mut Campaign, _: u32) -> Injected {
+/// Before the clean transaction counts, the new responder must have served a request
+/// ([`until_served`]), as a host would retry until its BMC answers after a restart.
+pub(crate) fn rmmod_insmod(c: &mut Campaign, i: u32) -> Injected {
     c.responder.stop();
     let reloaded = reload(c).and_then(|()| reload(c));
     // Whatever happened, a responder serves what is there for the clean transaction.
-    reloaded.and(c.responder.start())
+    reloaded
+        .and(c.responder.start())
+        .and_then(|()| until_served(c, i))
+}
+
+/// Sends a tagged echo (a fault request: its answer can never pass for a clean one) until
+/// the responder's own answer to it comes, up to 5 tries; after the driver's deadline answer
+/// (0xC3, the responder too slow) or no answer, it waits out the deadline first, so that the
+/// late answer is gone before the next try. Why: the responder this class has just spawned
+/// starts on the CPU of ssif-faults, and there the client's NAKed polls (each poll's bus
+/// events run in hard IRQ on that CPU, 0.5-7 ms apiece under TCG on the debug kernel)
+/// and wake-ups keep interrupting it: it was switched in 3-17 times before it answered. Traced on the AST2600, the request's STOP to its
+/// answer took 43-178 ms, 19-119 ms of it on the responder's time slices, against 11-61 ms
+/// when the first request came from a separate process after a reload or a restart alone;
+/// the responder's own work is small (1 minor fault, 0-4 ticks of user time per request),
+/// lockdep adds 0-11 dependency chains per reload, and the next two or three requests get
+/// faster. So the first answer times the responder's start on a shared CPU, and the odd one
+/// past 500 ms got the driver's deadline answer; the clean transaction times what follows.
+fn until_served(c: &mut Campaign, i: u32) -> Injected {
+    let request = c.checker.fault_request(i, CMD_ECHO, 9);
+    let want = answer(&request, &mut 0);
+    let mut got = None;
+    for _ in 0..5 {
+        got = c.transact(&request);
+        if got.as_ref() == Some(&want) {
+            c.checker.received(&want);
+            return Ok(());
+        }
+        thread::sleep(c.timeout + Duration::from_millis(100));
+    }
+    Err(format!(
+        "the new responder did not answer in 5 tries: last {got:02x?}"
+    ))
 }
 
 fn reload(c: &mut Campaign) -> Injected {
