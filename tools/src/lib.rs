@@ -3,10 +3,12 @@
 //! VM serial protocol of OpenIPMI's simulator.
 
 pub mod args;
+pub mod bridged;
 pub mod checker;
 pub mod dev;
 pub mod ipmi;
 pub mod sigterm;
+pub mod simlink;
 pub mod smbus;
 pub mod ssif;
 pub mod stamps;
