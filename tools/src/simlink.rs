@@ -51,6 +51,11 @@ impl SimLink {
             .write_all(&vmproto::encode_request(seq, payload))
     }
 
+    /// Makes [`SimLink::receive`] fail with `WouldBlock` after `timeout` without bytes.
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.stream.set_read_timeout(timeout)
+    }
+
     /// One `read()` of the connection: the frames it completed (none if interrupted).
     /// Err: the connection is closed or broken.
     pub fn receive(&mut self) -> io::Result<Vec<Frame>> {
