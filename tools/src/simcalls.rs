@@ -218,7 +218,18 @@ impl SimCalls {
             Frame::Message { seq, payload } => {
                 let p = self.inner.lock().unwrap().pending.remove(&seq);
                 match p {
-                    Some(p) => p.complete(payload),
+                    Some(p) => {
+                        let took = p.since.elapsed();
+                        if took >= simlink::SLOW_REPLY {
+                            self.log(format_args!(
+                                "seq {seq} {:02x}/{:02x} took {} ms",
+                                p.netfn_lun >> 2,
+                                p.cmd,
+                                took.as_millis()
+                            ));
+                        }
+                        p.complete(payload)
+                    }
                     None => self.log(format_args!(
                         "reply with seq {seq} matches no call in flight"
                     )),

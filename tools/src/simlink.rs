@@ -11,6 +11,10 @@ use std::{
     time::Duration,
 };
 
+/// A reply that takes this long or longer is logged: the driver's default response
+/// deadline is 500 ms.
+pub const SLOW_REPLY: Duration = Duration::from_millis(300);
+
 /// How long a connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 

@@ -432,6 +432,18 @@ impl Bridge {
         }
     }
 
+    fn note_slow(&mut self, seq: u8, payload: &[u8], took: Duration) {
+        self.stats.slowest = self.stats.slowest.max(took);
+        if took >= simlink::SLOW_REPLY {
+            self.log(format_args!(
+                "seq {seq} {:02x}/{:02x} took {} ms",
+                payload.first().map_or(0, |b| b >> 2) & !1,
+                payload.get(1).copied().unwrap_or(0),
+                took.as_millis()
+            ));
+        }
+    }
+
     /// The simulator's reply to the request sent as `seq`.
     fn reply(&mut self, seq: u8, payload: Vec<u8>) {
         if self.opts.verbose {
@@ -442,6 +454,7 @@ impl Bridge {
             ));
         }
         let now = Instant::now();
+        let payload_head = payload[..payload.len().min(2)].to_vec();
         match &mut self.policy {
             Policy::Sync(q) => {
                 let Some(r) = q.iter_mut().find(|r| r.seq == seq && r.answer.is_none()) else {
@@ -467,9 +480,10 @@ impl Bridge {
                 } else {
                     payload
                 };
-                self.stats.slowest = self.stats.slowest.max(now - r.read_at);
+                let took = now - r.read_at;
                 r.answer = Some(a);
                 self.stats.answered += 1;
+                self.note_slow(seq, &payload_head, took);
             }
             Policy::Ssifbridged { calls, .. } => {
                 let Some(i) = calls.iter().position(|c| c.seq == seq) else {
@@ -480,7 +494,7 @@ impl Bridge {
                     return;
                 };
                 let call = calls.swap_remove(i);
-                self.stats.slowest = self.stats.slowest.max(now - call.read_at);
+                self.note_slow(seq, &payload_head, now - call.read_at);
                 let a = if payload.len() > PAYLOAD_MAX {
                     vec![payload[0], payload[1], CC_TOO_LONG]
                 } else {
