@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Pack the VM's initramfs: Debian armel busybox + ipmitool (+ libraries), our
-# tools and modules, upstream's C ssif_bmc.ko, the /init of tests/vm. The
-# scenario to run is chosen at boot (kernel command line ssif.scenario=...).
+# tools and modules, upstream's C ssif_bmc.ko, OpenBMC's ssifbridged (prebuilt,
+# from ../shared/ssifbridged beside the checkout) and the system bus it needs, the
+# /init of tests/vm. The scenario to run is chosen at boot (kernel command line
+# ssif.scenario=...).
 . "$(dirname "$0")/lib.sh"
+
+# OpenBMC's ssifbridged and its libsdbusplus.so.1, unmodified third-party binaries for
+# armel (their README says where they come from), never part of the repo.
+SSIFBRIDGED_DIR="$REPO/../shared/ssifbridged"
+for f in ssifbridged libsdbusplus.so.1; do
+	[ -f "$SSIFBRIDGED_DIR/$f" ] ||
+		die "$SSIFBRIDGED_DIR/$f is missing: the prebuilt ssifbridged (shared/ssifbridged/ beside the checkout) is needed for the bmcsim and demo scenarios"
+done
 
 OUT="$OUT_DIR"
 ROOT="$OUT/initramfs"
@@ -14,6 +24,13 @@ mkdir -p "$ROOT"/{bin,sbin,dev,proc,sys,tmp,run,root,lib/modules/ssif,etc}
 cp -a "$CACHE/armel-root/." "$ROOT/"
 rm -rf "$ROOT/usr/share/doc" "$ROOT/usr/share/man" "$ROOT/usr/share/locale" "$ROOT/.debs" "$ROOT"/.pkgs-*
 cp "$OUT"/tools/* "$ROOT/sbin/"
+cp "$SSIFBRIDGED_DIR/ssifbridged" "$ROOT/usr/sbin/"
+cp "$SSIFBRIDGED_DIR/libsdbusplus.so.1" "$ROOT/usr/lib/arm-linux-gnueabi/"
+# The system bus's configuration (ours), and the one user dbus-daemon's policy names.
+mkdir -p "$ROOT/etc/ssif-vm"
+cp "$REPO/tests/vm/dbus/system.conf" "$ROOT/etc/ssif-vm/dbus-system.conf"
+echo 'root:x:0:0:root:/root:/bin/sh' >"$ROOT/etc/passwd"
+echo 'root:x:0:' >"$ROOT/etc/group"
 # The BMC simulator's configuration (ipmi_sim runs in the VM; tests/vm/ipmi-sim).
 bash "$REPO/tests/vm/ipmi-sim/build.sh" "$ROOT/ipmi-sim"
 cp "$OUT/module/ssif_bmc.ko" "$ROOT/lib/modules/ssif/ssif_bmc_rs.ko"

@@ -5,7 +5,7 @@
 #   module-kunit/ssif_bmc.ko  our driver with its KUnit suite
 #   link/ssif_link.ko         the software SMBus link (test only)
 #   ssif-bmc-<soc>.dtb        <soc>-evb + the ssif-bmc node, for each of $SOCS
-#   tools/                    ssif-responder, ssif-vmtest, ssif-bridge, ssif-faults (static ARMv6)
+#   tools/                    ssif-responder, ssif-vmtest, ssif-bridge, ssif-faults, ssif-ipmid (static ARMv6)
 . "$(dirname "$0")/lib.sh"
 
 KB=$(kbuild_dir)
@@ -30,7 +30,7 @@ done
 # arm-unknown-linux-gnueabi is ARMv6 with the soft-float ABI: Debian's armel. rustup ships
 # no std for it here, so std is built from rust-src (-Zbuild-std, hence RUSTC_BOOTSTRAP).
 TARGET=arm-unknown-linux-gnueabi
-BINS=(ssif-responder ssif-vmtest ssif-bridge ssif-faults)
+BINS=(ssif-responder ssif-vmtest ssif-bridge ssif-faults ssif-ipmid)
 stage "tools: ${BINS[*]} ($TARGET, static)"
 (cd "$REPO/tools" && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$OUT/tools-target" cargo build -q --release \
 	-Zbuild-std=std,panic_abort --target $TARGET)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Fetch Debian user space for the VM (busybox-static, ipmitool, i2c-tools and the
-# libraries it links) through the machine's Debian mirror, with private apt
+# Fetch Debian user space for the VM (busybox-static, ipmitool, i2c-tools, ipmi_sim, a
+# D-Bus system bus and the libraries of OpenBMC's prebuilt ssifbridged, with the libraries
+# they link) through the machine's Debian mirror, with private apt
 # lists (the system configuration is left untouched), and unpack it into
 # $CACHE/armel-root. armel (ARMv5TE, soft-float ABI), not armhf: armhf is
 # ARMv7 + VFPv3 and dies with "Illegal instruction" on the AST2500's ARM1176,
@@ -9,12 +10,17 @@
 . "$(dirname "$0")/lib.sh"
 
 ROOT="$CACHE/armel-root"
-PKGS=(busybox-static ipmitool i2c-tools openipmi libopenipmi0)
+PKGS=(busybox-static ipmitool i2c-tools openipmi libopenipmi0 dbus libsystemd0 libstdc++6)
+# ssifbridged (../shared/ssifbridged, see build-initramfs.sh) links libsdbusplus.so.1 (beside
+# it), libsystemd.so.0, libstdc++.so.6, libgcc_s.so.1 and libc.so.6; it needs a system bus
+# (dbus-daemon, from dbus).
 # ipmi_sim (openipmi) links neither libsnmp40 (the package's SNMP tools do) nor what only
 # libsnmp40 drags in: leave them out of the closure.
-NOT_NEEDED='libsnmp40|libsnmp-base|libpci3|pci.ids|libsensors5|libsensors-config|libwrap0|libnsl2|libtirpc3|libtirpc-common|libgssapi-krb5-2|libkrb5-3|libk5crypto3|libkrb5support0|libkeyutils1|libcom-err2|libudev1'
+# libelogind0 comes in as an alternative provider of libsystemd0 (what dbus and
+# libdbus-1-3 depend on); libsystemd0 itself is in PKGS.
+NOT_NEEDED='libelogind0|libsnmp40|libsnmp-base|libpci3|pci.ids|libsensors5|libsensors-config|libwrap0|libnsl2|libtirpc3|libtirpc-common|libgssapi-krb5-2|libkrb5-3|libk5crypto3|libkrb5support0|libkeyutils1|libcom-err2|libudev1'
 
-stamp="$ROOT/.pkgs-$(echo "${PKGS[*]}" | sha256sum | cut -c1-8)"
+stamp="$ROOT/.pkgs-$(echo "${PKGS[*]} $NOT_NEEDED" | sha256sum | cut -c1-8)"
 if [ -f "$stamp" ]; then
 	stage "armel user space: cached"
 	exit 0

@@ -19,8 +19,30 @@ pub const CC_INVALID_COMMAND: u8 = 0xc1;
 /// (bit 3), version 0; 254-byte messages both ways. This is what the Rust driver supports.
 pub const SSIF_CAPS: u8 = 0x88;
 
+/// Get System Interface Capabilities (netfn 0x06, cmd 0x57) for the SSIF interface type
+/// (data byte 0 is 0), answered with what the driver supports: the response payload
+/// (`netfn|1 << 2 | lun, cmd, cc, reserved, caps, max in, max out`). None for any other
+/// request. ssifbridged and our bridge answer it themselves: ipmid and the simulator do not.
+pub fn system_interface_caps(request: &[u8]) -> Option<Vec<u8>> {
+    match request {
+        [netfn_lun, 0x57, 0x00, ..] if netfn_lun >> 2 == NETFN_APP => Some(vec![
+            ((NETFN_APP | 1) << 2) | (netfn_lun & 3),
+            0x57,
+            CC_OK,
+            0x00,
+            SSIF_CAPS,
+            PAYLOAD_MAX as u8,
+            PAYLOAD_MAX as u8,
+        ]),
+        _ => None,
+    }
+}
+
 /// Builds the response payload (netfn|1, cmd, cc, data) for a request payload.
 pub fn answer(request: &[u8], global_enables: &mut u8) -> Vec<u8> {
+    if let Some(caps) = system_interface_caps(request) {
+        return caps;
+    }
     let (netfn, lun, cmd) = (
         request[0] >> 2,
         request[0] & 3,
@@ -45,10 +67,6 @@ pub fn answer(request: &[u8], global_enables: &mut u8) -> Vec<u8> {
         // Clear / Get Message Flags: nothing queued
         (NETFN_APP, 0x30) => vec![CC_OK],
         (NETFN_APP, 0x31) => vec![CC_OK, 0x00],
-        // Get System Interface Capabilities, SSIF
-        (NETFN_APP, 0x57) if data.first() == Some(&0) => {
-            vec![CC_OK, 0x00, SSIF_CAPS, PAYLOAD_MAX as u8, PAYLOAD_MAX as u8]
-        }
         // OEM echo: the data back
         (NETFN_OEM, CMD_ECHO | CMD_SLOW_ECHO) => {
             let mut v = vec![CC_OK];
@@ -72,6 +90,12 @@ mod tests {
         assert_eq!(r, [0x1c, 0x57, CC_OK, 0x00, 0x88, 254, 254]);
         assert_eq!((r[4] >> 6) & 3, 2, "SSIF_MULTI_n_PART");
         assert_eq!((r[4] >> 3) & 1, 1, "PEC");
+        assert_eq!(
+            system_interface_caps(&[(NETFN_APP << 2) | 1, 0x57, 0x00]).unwrap()[0],
+            0x1d
+        );
+        assert_eq!(system_interface_caps(&[NETFN_APP << 2, 0x57, 0x01]), None);
+        assert_eq!(system_interface_caps(&[NETFN_APP << 2, 0x57]), None);
     }
 
     #[test]

@@ -3,10 +3,14 @@
 //! VM serial protocol of OpenIPMI's simulator.
 
 pub mod args;
+pub mod bridged;
 pub mod checker;
 pub mod dev;
 pub mod ipmi;
+pub mod oneshot;
 pub mod sigterm;
+pub mod simcalls;
+pub mod simlink;
 pub mod smbus;
 pub mod ssif;
 pub mod stamps;

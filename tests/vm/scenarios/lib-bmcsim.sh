@@ -1,11 +1,19 @@
 # SPDX-License-Identifier: GPL-2.0
 # Helpers for the scenarios with a real BMC (sourced after lib.sh): OpenIPMI's ipmi_sim
-# configured by /ipmi-sim (tests/vm/ipmi-sim), ssif-bridge between it and
-# /dev/ipmi-ssif-host, and ipmitool reaching the same simulator two ways: through
-# ipmi_ssif and our driver (-I open), and over LAN on loopback (-I lanplus).
+# configured by /ipmi-sim (tests/vm/ipmi-sim); between it and /dev/ipmi-ssif-host either
+# OpenBMC's real ssifbridged, on a system bus, calling ssif-ipmid (a D-Bus stand-in for
+# ipmid that forwards to ipmi_sim), or ssif-bridge; and ipmitool reaching the same
+# simulator two ways: through ipmi_ssif and our driver (-I open), and over LAN on
+# loopback (-I lanplus).
 SIM_STATE=/tmp/ipmi-sim-state
 SIM_LOG=/tmp/ipmi_sim.log
 BRIDGE_LOG=/tmp/bridge.log
+DBUS_LOG=/tmp/dbus-daemon.log
+IPMID_LOG=/tmp/ssif-ipmid.log
+SSIFBRIDGED_LOG=/tmp/ssifbridged.log
+# Where sd-bus (ssifbridged) and zbus (ssif-ipmid) find the system bus.
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/dbus/system_bus_socket
+export DBUS_STARTER_BUS_TYPE=system
 export IPMI_SIM_CHASSIS=/tmp/ipmi-sim-chassis
 # Chassis status and control take 1 s (see chassis.sh): longer than upstream's fixed
 # 500 ms response deadline, well within the 5 s we give our driver.
@@ -76,6 +84,66 @@ bridge_stop() {
 	wait "$BRIDGE" 2>/dev/null
 }
 
+# has_owner NAME: the bus name NAME is owned on the system bus.
+has_owner() {
+	dbus-send --system --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+		org.freedesktop.DBus.NameHasOwner string:"$1" 2>/dev/null | grep -q 'boolean true'
+}
+
+# bus_start: the system bus (dbus-daemon with tests/vm/dbus/system.conf). Sets DBUS.
+bus_start() {
+	mkdir -p /run/dbus
+	dbus-uuidgen --ensure=/etc/machine-id || return 1
+	dbus-daemon --config-file=/etc/ssif-vm/dbus-system.conf --nofork --nopidfile \
+		>>"$DBUS_LOG" 2>&1 &
+	DBUS=$!
+	bu_n=0
+	while ! has_owner org.freedesktop.DBus && [ $bu_n -lt 100 ]; do
+		sleep 0.05
+		bu_n=$((bu_n + 1))
+	done
+	has_owner org.freedesktop.DBus || { cat "$DBUS_LOG"; return 1; }
+}
+
+# ipmid_start: ssif-ipmid on the system bus; waits until it owns
+# xyz.openbmc_project.Ipmi.Host and is connected to the simulator. Sets IPMID.
+ipmid_start() {
+	: >"$IPMID_LOG"
+	ssif-ipmid "$@" 2>>"$IPMID_LOG" &
+	IPMID=$!
+	is_n=0
+	while ! { has_owner xyz.openbmc_project.Ipmi.Host && grep -q connected "$IPMID_LOG"; } && [ $is_n -lt 100 ]; do
+		sleep 0.05
+		is_n=$((is_n + 1))
+	done
+	has_owner xyz.openbmc_project.Ipmi.Host && grep -q connected "$IPMID_LOG" || { cat "$IPMID_LOG"; return 1; }
+}
+
+ipmid_stop() {
+	kill "$IPMID" 2>/dev/null
+	wait "$IPMID" 2>/dev/null
+}
+
+# ssifbridged_start: OpenBMC's ssifbridged, unchanged, on /dev/ipmi-ssif-host; waits until
+# it owns its bus name (it has opened the device by then). It logs to journald only, so
+# its log holds what the dynamic loader or a crash prints, nothing else. Sets SSIFBRIDGED.
+ssifbridged_start() {
+	: >"$SSIFBRIDGED_LOG"
+	ssifbridged -d /dev/ipmi-ssif-host "$@" >>"$SSIFBRIDGED_LOG" 2>&1 &
+	SSIFBRIDGED=$!
+	sb_n=0
+	while ! has_owner xyz.openbmc_project.Ipmi.Channel.ipmi_ssif && kill -0 $SSIFBRIDGED 2>/dev/null && [ $sb_n -lt 100 ]; do
+		sleep 0.05
+		sb_n=$((sb_n + 1))
+	done
+	has_owner xyz.openbmc_project.Ipmi.Channel.ipmi_ssif || { cat "$SSIFBRIDGED_LOG"; return 1; }
+}
+
+ssifbridged_stop() {
+	kill "$SSIFBRIDGED" 2>/dev/null
+	wait "$SSIFBRIDGED" 2>/dev/null
+}
+
 # host_up: bind ipmi_ssif to the BMC at 0x10 on the link's host adapter.
 host_up() {
 	echo ipmi_ssif 0x10 >/sys/bus/i2c/devices/i2c-$HOST_BUS/new_device
@@ -143,4 +211,10 @@ ssif_loses_answer() {
 	sl_lan=$?
 	echo "${SIM_TAG:-bmcsim}: ipmitool $*: SSIF rc=$sl_ssif ($(head -n 1 /tmp/diff/$sl_name.ssif)), LAN rc=$sl_lan"
 	[ $sl_ssif != 0 ] && [ $sl_lan = 0 ]
+}
+
+# ssif_times_out NAME CMD...: ssif_loses_answer, and the answer through SSIF was the
+# driver's own for a dropped request, completion code 0xC3 (ipmitool: "Timeout").
+ssif_times_out() {
+	ssif_loses_answer "$@" && grep -q Timeout "/tmp/diff/$1.ssif"
 }

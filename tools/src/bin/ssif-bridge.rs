@@ -4,40 +4,56 @@
 //! puts ipmid behind it.
 //!
 //! The device side is ssifbridged's: `O_RDWR | O_NONBLOCK`, `poll`, 258-byte reads, one
-//! `write()` of `[u32 len][netfn|1 << 2 | lun][cmd][cc][data]` per request, every request
-//! answered exactly once and in the order read, completion code 0xCE when the bridge's
-//! own deadline passes. Each request goes to the simulator with a sequence byte of its
-//! own, and an answer is taken only for the request with that sequence byte, netfn and
-//! command. Get System Interface Capabilities (netfn 0x06, cmd 0x57) is answered here
-//! with what the SSIF driver supports (the simulator answers it with 0xC1, and the host
-//! would then fall back to single-part messages without PEC).
+//! `write()` of `[u32 len][netfn|1 << 2 | lun][cmd][cc][data]` per answer, and the device is
+//! read again while requests are with the simulator. Each request goes to the simulator
+//! with a sequence byte of its own; a reply is the reply to the request sent with its
+//! sequence byte. Get System Interface Capabilities (netfn 0x06, cmd 0x57, SSIF interface
+//! type) is answered here with what the SSIF driver supports (the simulator answers it
+//! with 0xC1, and the host would then fall back to single-part messages without PEC), as
+//! ssifbridged answers it itself (see `ssif_tools::bridged` for its bytes).
 //!
-//! When the simulator goes away, every request in flight is answered with 0xCE at once,
-//! and so is every request read while it is away; the bridge reconnects every
-//! `--retry-ms`. A `write()` that fails with `ETIMEDOUT` was an answer to a request the
-//! driver had already dropped (its response deadline): the bridge moves on to the next.
+//! Which answers are written is the policy (`--policy`):
+//! - `ssifbridged` (the default): ssifbridged's, from github openbmc/ssifbridge,
+//!   `ssifbridged.cpp` at 9a72d35376b02197000141fb920d93ab7d79dceb, in
+//!   `ssif_tools::bridged`: requests not answered are counted and the newest one
+//!   remembered; a reply is written only if it is for the newest request, no other is
+//!   outstanding and the bridge's own timer (`--deadline-ms`, 14 s as ssifbridged's,
+//!   restarted per request) has not fired; the timer writes 0xCE for the newest request;
+//!   a failed backend call writes nothing. A backend call fails when the simulator is not
+//!   connected, when the connection breaks, and after 60 s without a reply (ssifbridged's
+//!   D-Bus timeout). Write errors are only logged.
+//! - `sync`: every request is answered exactly once and in the order read: the
+//!   simulator's reply, 0xCE when the bridge's own deadline passes first, 0xCE at once for
+//!   the requests in flight when the simulator goes away and for those read while it is
+//!   away. A `write()` that fails (`ETIMEDOUT`: the driver dropped that request at its
+//!   response deadline; `EINVAL`: a newer request has been read since) is logged and the
+//!   bridge moves on to the next answer.
+//!
+//! The bridge reconnects to the simulator every `--retry-ms`.
 //!
 //! Options: `--device PATH`, `--connect HOST:PORT` (default 127.0.0.1:9002),
-//! `--deadline-ms N` (default 14000, ssifbridged's), `--retry-ms N` (default 200), `-v`
-//! (log every request and answer). SIGTERM closes the device and exits.
+//! `--policy ssifbridged|sync`, `--deadline-ms N` (default 14000, ssifbridged's),
+//! `--retry-ms N` (default 200), `-v` (log every request and answer). SIGTERM closes the
+//! device and exits.
 
 use ssif_tools::{
-    ipmi::{CC_OK, NETFN_APP, PAYLOAD_MAX, READ_BUF, SSIF_CAPS},
-    vmproto::{self, caps, op, Control, Decoder, Frame},
+    bridged::{self, Bridged, OnReply, OnRequest},
+    ipmi::{self, NETFN_APP, PAYLOAD_MAX, READ_BUF},
+    simlink::{self, Seqs, SimLink},
+    vmproto::Frame,
 };
 use std::{
     collections::VecDeque,
     ffi::CString,
-    io::{self, Read, Write},
-    net::{TcpStream, ToSocketAddrs},
+    io,
     os::fd::AsRawFd,
     thread,
     time::{Duration, Instant},
 };
 
 /// "Command response could not be provided": ssifbridged's answer when ipmid does not
-/// answer in time, ours also when the simulator is not connected.
-const CC_NO_RESPONSE: u8 = 0xce;
+/// answer in time, ours also when the simulator is not connected (`sync`).
+const CC_NO_RESPONSE: u8 = bridged::CC_NO_RESPONSE;
 /// "Cannot return number of requested data bytes": an answer longer than the SSIF
 /// message limit.
 const CC_TOO_LONG: u8 = 0xca;
@@ -46,9 +62,16 @@ const CMD_GET_SYSTEM_INTERFACE_CAPS: u8 = 0x57;
 /// Longest `poll()`, so that SIGTERM and reconnection are noticed.
 const POLL_MS: u64 = 100;
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PolicyName {
+    Ssifbridged,
+    Sync,
+}
+
 struct Options {
     device: String,
     connect: String,
+    policy: PolicyName,
     deadline: Duration,
     retry: Duration,
     verbose: bool,
@@ -60,16 +83,30 @@ fn options() -> Options {
     let ms = |name: &str, default: u64| {
         Duration::from_millis(opt(name).and_then(|v| v.parse().ok()).unwrap_or(default))
     };
+    let policy = match opt("--policy").as_deref() {
+        None | Some("ssifbridged") => PolicyName::Ssifbridged,
+        Some("sync") => PolicyName::Sync,
+        Some(other) => {
+            eprintln!("ssif-bridge: --policy {other}: not ssifbridged or sync");
+            std::process::exit(2);
+        }
+    };
     Options {
         device: opt("--device").unwrap_or_else(|| "/dev/ipmi-ssif-host".into()),
         connect: opt("--connect").unwrap_or_else(|| "127.0.0.1:9002".into()),
-        deadline: ms("--deadline-ms", 14_000),
+        policy,
+        deadline: ms("--deadline-ms", bridged::OWN_TIMEOUT.as_millis() as u64),
         retry: ms("--retry-ms", 200),
         verbose: args.flag("-v"),
     }
 }
 
-/// One request read from the device, waiting for its answer.
+/// `netfn|1 << 2 | lun, cmd, cc` for the request `netfn_lun`, `cmd`.
+fn error_answer(netfn_lun: u8, cmd: u8, cc: u8) -> Vec<u8> {
+    vec![((netfn_lun >> 2 | 1) << 2) | (netfn_lun & 3), cmd, cc]
+}
+
+/// One request read from the device and not answered yet (`sync`).
 struct InFlight {
     seq: u8,
     /// `netfn << 2 | lun`, `cmd` of the request.
@@ -83,11 +120,7 @@ struct InFlight {
 
 impl InFlight {
     fn error(&self, cc: u8) -> Vec<u8> {
-        vec![
-            ((self.netfn_lun >> 2 | 1) << 2) | (self.netfn_lun & 3),
-            self.cmd,
-            cc,
-        ]
+        error_answer(self.netfn_lun, self.cmd, cc)
     }
 
     fn matches(&self, payload: &[u8]) -> bool {
@@ -95,19 +128,66 @@ impl InFlight {
     }
 }
 
-/// The TCP link to the simulator.
-struct Link {
-    stream: TcpStream,
-    decoder: Decoder,
+/// A request with the simulator, its reply awaited (`ssifbridged`: the backend call).
+struct Call {
+    seq: u8,
+    read_at: Instant,
+    /// When the call fails for want of a reply.
+    gives_up: Instant,
+}
+
+/// The policy and what it keeps.
+enum Policy {
+    /// Requests in the order they were read; answers are written in this order.
+    Sync(VecDeque<InFlight>),
+    /// ssifbridged's state, the backend calls outstanding, and the answers to write.
+    Ssifbridged {
+        state: Bridged,
+        calls: Vec<Call>,
+        out: Vec<Vec<u8>>,
+    },
+}
+
+impl Policy {
+    fn new(opts: &Options) -> Policy {
+        match opts.policy {
+            PolicyName::Sync => Policy::Sync(VecDeque::new()),
+            PolicyName::Ssifbridged => Policy::Ssifbridged {
+                state: Bridged::new(opts.deadline),
+                calls: Vec::new(),
+                out: Vec::new(),
+            },
+        }
+    }
+
+    fn seq_in_use(&self, s: u8) -> bool {
+        match self {
+            Policy::Sync(q) => q.iter().any(|r| r.seq == s),
+            Policy::Ssifbridged { calls, .. } => calls.iter().any(|c| c.seq == s),
+        }
+    }
+
+    /// The next time something is due.
+    fn next_due(&self) -> Option<Instant> {
+        match self {
+            Policy::Sync(q) => q
+                .iter()
+                .filter(|r| r.answer.is_none())
+                .map(|r| r.deadline)
+                .min(),
+            Policy::Ssifbridged { state, calls, .. } => {
+                calls.iter().map(|c| c.gives_up).chain(state.timer()).min()
+            }
+        }
+    }
 }
 
 struct Bridge {
     opts: Options,
-    link: Option<Link>,
+    link: Option<SimLink>,
     next_try: Instant,
-    /// Requests in the order they were read; answers are written in this order.
-    queue: VecDeque<InFlight>,
-    next_seq: u8,
+    policy: Policy,
+    seqs: Seqs,
     stats: Stats,
 }
 
@@ -118,11 +198,17 @@ struct Stats {
     local: u64,
     deadline: u64,
     disconnected: u64,
-    dropped_by_driver: u64,
+    backend_errors: u64,
+    dropped_not_newest: u64,
+    dropped_outstanding: u64,
+    dropped_timed_out: u64,
+    write_etimedout: u64,
+    write_einval: u64,
+    write_other: u64,
     stray: u64,
     bad_frames: u64,
     reconnects: u64,
-    /// The longest the simulator took to answer (read from the device to answer in).
+    /// The longest the simulator took to answer (read from the device to reply in).
     slowest: Duration,
 }
 
@@ -142,132 +228,202 @@ impl Bridge {
         eprintln!("ssif-bridge: {msg}");
     }
 
-    /// (Re)connects to the simulator if it is time to; announces our capabilities.
+    /// (Re)connects to the simulator if it is time to.
     fn ensure_link(&mut self) {
         if self.link.is_some() || Instant::now() < self.next_try {
             return;
         }
         self.next_try = Instant::now() + self.opts.retry;
-        let addr = match self.opts.connect.to_socket_addrs().map(|mut a| a.next()) {
-            Ok(Some(a)) => a,
-            _ => {
-                self.log(format_args!("bad address {}", self.opts.connect));
-                return;
+        match SimLink::connect(&self.opts.connect) {
+            Ok(link) => {
+                self.stats.reconnects += 1;
+                self.log(format_args!("connected to {}", self.opts.connect));
+                self.link = Some(link);
             }
-        };
-        let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
-            return;
-        };
-        let _ = stream.set_nodelay(true);
-        // The simulator acts on reset and power requests by sending them to us; we log
-        // them (a real host would act). It raises attention when a message waits.
-        let hello = vmproto::encode_control(&[op::CAPABILITIES, caps::ATTN | caps::RESET]);
-        if stream.write_all(&hello).is_err() {
-            return;
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput => self.log(format_args!("{e}")),
+            Err(_) => {}
         }
-        self.stats.reconnects += 1;
-        self.log(format_args!("connected to {}", self.opts.connect));
-        self.link = Some(Link {
-            stream,
-            decoder: Decoder::new(),
-        });
     }
 
-    /// The simulator went away: every request it had is answered with an error now.
+    /// The simulator went away: every request it had fails now.
     fn drop_link(&mut self, why: &str) {
         if self.link.take().is_none() {
             return;
         }
-        let mut n = 0;
-        for r in self.queue.iter_mut().filter(|r| r.answer.is_none()) {
-            r.answer = Some(r.error(CC_NO_RESPONSE));
-            n += 1;
-        }
-        self.stats.disconnected += n;
-        self.log(format_args!(
-            "simulator connection lost ({why}); {n} request(s) in flight answered 0x{CC_NO_RESPONSE:02x}"
-        ));
         self.next_try = Instant::now() + self.opts.retry;
-    }
-
-    fn alloc_seq(&mut self) -> u8 {
-        loop {
-            let s = self.next_seq;
-            self.next_seq = self.next_seq.wrapping_add(1);
-            if !self.queue.iter().any(|r| r.seq == s) {
-                return s;
+        let n = match &mut self.policy {
+            Policy::Sync(q) => {
+                let mut n = 0;
+                for r in q.iter_mut().filter(|r| r.answer.is_none()) {
+                    r.answer = Some(r.error(CC_NO_RESPONSE));
+                    n += 1;
+                }
+                self.stats.disconnected += n;
+                n
+            }
+            Policy::Ssifbridged { calls, .. } => calls.len() as u64,
+        };
+        let what = match self.policy {
+            Policy::Sync(_) => format!("answered 0x{CC_NO_RESPONSE:02x}"),
+            Policy::Ssifbridged { .. } => "failed".into(),
+        };
+        self.log(format_args!(
+            "simulator connection lost ({why}); {n} request(s) in flight {what}"
+        ));
+        if let Policy::Ssifbridged { calls, .. } = &mut self.policy {
+            let seqs: Vec<u8> = calls.drain(..).map(|c| c.seq).collect();
+            for seq in seqs {
+                self.backend_reply(seq, None);
             }
         }
+    }
+
+    /// Sends `req` to the simulator as `seq`; false if it could not be sent (the link is
+    /// down, or broke now).
+    fn forward(&mut self, seq: u8, req: &[u8]) -> bool {
+        let Some(link) = self.link.as_mut() else {
+            return false;
+        };
+        if let Err(e) = link.send(seq, req) {
+            self.drop_link(&format!("write: {e}"));
+            return false;
+        }
+        self.stats.forwarded += 1;
+        true
     }
 
     /// A request read from the device.
     fn request(&mut self, req: &[u8]) {
         if req.len() < 2 {
-            // The driver never delivers less than netfn and cmd; answer nothing we cannot
-            // address, but keep the one-answer-per-read rule.
+            // The driver never delivers less than netfn and cmd.
             self.log(format_args!("short request {req:02x?}"));
         }
         let netfn_lun = req.first().copied().unwrap_or(0);
         let cmd = req.get(1).copied().unwrap_or(0);
-        let seq = self.alloc_seq();
-        let mut r = InFlight {
-            seq,
-            netfn_lun,
-            cmd,
-            read_at: Instant::now(),
-            deadline: Instant::now() + self.opts.deadline,
-            answer: None,
+        let policy = &self.policy;
+        let Some(seq) = self.seqs.alloc(|s| policy.seq_in_use(s)) else {
+            self.log(format_args!(
+                "256 requests in flight; {req:02x?} not forwarded"
+            ));
+            return;
         };
+        let now = Instant::now();
         if self.opts.verbose {
             self.log(format_args!(
                 "request seq {seq} {:02x?}",
                 &req[..req.len().min(8)]
             ));
         }
+        match self.policy {
+            Policy::Sync(_) => self.request_sync(seq, netfn_lun, cmd, req, now),
+            Policy::Ssifbridged { .. } => self.request_bridged(seq, req, now),
+        }
+    }
+
+    fn request_sync(&mut self, seq: u8, netfn_lun: u8, cmd: u8, req: &[u8], now: Instant) {
+        let mut r = InFlight {
+            seq,
+            netfn_lun,
+            cmd,
+            read_at: now,
+            deadline: now + self.opts.deadline,
+            answer: None,
+        };
         if netfn_lun >> 2 == NETFN_APP && cmd == CMD_GET_SYSTEM_INTERFACE_CAPS {
-            // SSIF capabilities: what our driver does (multi-part reads and writes, PEC,
-            // 254-byte messages), for the SSIF interface type only.
-            let mut a = r.error(CC_OK);
-            if req.get(2) == Some(&0) {
-                a.extend_from_slice(&[0x00, SSIF_CAPS, PAYLOAD_MAX as u8, PAYLOAD_MAX as u8]);
-            } else {
-                a[2] = 0xcc; // invalid data field: not the SSIF interface
-            }
-            r.answer = Some(a);
+            // For the SSIF interface type only; another is an invalid data field here.
+            r.answer = Some(ipmi::system_interface_caps(req).unwrap_or_else(|| r.error(0xcc)));
             self.stats.local += 1;
-        } else if let Some(link) = self.link.as_mut() {
-            let frame = vmproto::encode_request(seq, req);
-            if let Err(e) = link.stream.write_all(&frame) {
-                self.queue.push_back(r);
-                self.drop_link(&format!("write: {e}"));
-                return;
-            }
-            self.stats.forwarded += 1;
-        } else {
+        } else if !self.forward(seq, req) {
             r.answer = Some(r.error(CC_NO_RESPONSE));
             self.stats.disconnected += 1;
         }
-        self.queue.push_back(r);
+        if let Policy::Sync(q) = &mut self.policy {
+            q.push_back(r);
+        }
+    }
+
+    fn request_bridged(&mut self, seq: u8, req: &[u8], now: Instant) {
+        let Policy::Ssifbridged { state, out, .. } = &mut self.policy else {
+            return;
+        };
+        match state.request(req, now) {
+            OnRequest::Answer(a) => {
+                out.push(a);
+                self.stats.local += 1;
+            }
+            OnRequest::Forward => {
+                if self.forward(seq, req) {
+                    if let Policy::Ssifbridged { calls, .. } = &mut self.policy {
+                        calls.push(Call {
+                            seq,
+                            read_at: now,
+                            gives_up: now + bridged::BACKEND_TIMEOUT,
+                        });
+                    }
+                } else {
+                    // As a D-Bus call to a service that is not there: it fails.
+                    self.backend_reply(seq, None);
+                }
+            }
+        }
+    }
+
+    /// `ssifbridged`: the backend call `seq` ended with `reply` (None: it failed).
+    fn backend_reply(&mut self, seq: u8, reply: Option<Vec<u8>>) {
+        let Policy::Ssifbridged { state, out, .. } = &mut self.policy else {
+            return;
+        };
+        let outcome = state.reply(reply.as_deref());
+        let not_answered = state.not_answered();
+        let s = &mut self.stats;
+        let what = match outcome {
+            OnReply::Write(a) => {
+                out.push(a);
+                s.answered += 1;
+                "written"
+            }
+            OnReply::BackendError => {
+                s.backend_errors += 1;
+                "failed: nothing written"
+            }
+            OnReply::TimedOut => {
+                s.dropped_timed_out += 1;
+                "dropped: the bridge's timer answered"
+            }
+            OnReply::NotNewest => {
+                s.dropped_not_newest += 1;
+                "dropped: not for the newest request"
+            }
+            OnReply::Outstanding => {
+                s.dropped_outstanding += 1;
+                "dropped: other requests outstanding"
+            }
+        };
+        if self.opts.verbose || !what.starts_with('w') {
+            self.log(format_args!(
+                "reply seq {seq} {what} (not answered: {not_answered})"
+            ));
+        }
     }
 
     /// Bytes from the simulator.
     fn read_sim(&mut self) {
-        let mut buf = [0u8; 1024];
         let Some(link) = self.link.as_mut() else {
             return;
         };
-        let n = match link.stream.read(&mut buf) {
-            Ok(0) => return self.drop_link("closed"),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => return,
+        let frames = match link.receive() {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return self.drop_link("closed"),
             Err(e) => return self.drop_link(&format!("read: {e}")),
         };
-        let mut frames = Vec::new();
-        link.decoder.push(&buf[..n], &mut frames);
         for f in frames {
             match f {
-                Frame::Message { seq, payload } => self.answer(seq, payload),
-                Frame::Control(c) => self.control(c),
+                Frame::Message { seq, payload } => self.reply(seq, payload),
+                Frame::Control(c) => {
+                    if let Some(m) = simlink::describe_control(&c, self.opts.verbose) {
+                        self.log(format_args!("{m}"));
+                    }
+                }
                 Frame::Bad(b) => {
                     self.stats.bad_frames += 1;
                     self.log(format_args!("bad frame from the simulator: {b:?}"));
@@ -276,113 +432,170 @@ impl Bridge {
         }
     }
 
-    fn answer(&mut self, seq: u8, payload: Vec<u8>) {
-        let verbose = self.opts.verbose;
-        let Some(r) = self
-            .queue
-            .iter_mut()
-            .find(|r| r.seq == seq && r.answer.is_none())
-        else {
-            // An answer after our deadline answered 0xCE, or to a request of a previous
-            // connection.
-            self.stats.stray += 1;
-            self.log(format_args!(
-                "answer with seq {seq} matches no request in flight"
-            ));
-            return;
-        };
-        if !r.matches(&payload) {
-            self.stats.stray += 1;
-            let (n, c) = (r.netfn_lun, r.cmd);
-            self.log(format_args!(
-                "answer seq {seq} {:02x?} is not for request {n:02x} {c:02x}",
-                &payload[..payload.len().min(3)]
-            ));
-            return;
-        }
-        let a = if payload.len() > PAYLOAD_MAX {
-            r.error(CC_TOO_LONG)
-        } else {
-            payload
-        };
-        if verbose {
-            eprintln!(
-                "ssif-bridge: answer seq {seq} cc {:02x} ({} bytes)",
-                a[2],
-                a.len()
-            );
-        }
-        let took = r.read_at.elapsed();
-        r.answer = Some(a);
-        self.stats.answered += 1;
+    fn note_slow(&mut self, seq: u8, payload: &[u8], took: Duration) {
         self.stats.slowest = self.stats.slowest.max(took);
-    }
-
-    fn control(&mut self, c: Control) {
-        match c {
-            Control::Version(v) if v == vmproto::VERSION => {
-                self.log(format_args!("simulator speaks VM protocol version {v}"))
-            }
-            Control::Version(v) => self.log(format_args!(
-                "simulator speaks VM protocol version {v}, we speak {}",
-                vmproto::VERSION
-            )),
-            // The host's SSIF driver polls Get Message Flags; attention changes nothing.
-            Control::Attention { raised, .. } => {
-                if self.opts.verbose {
-                    self.log(format_args!(
-                        "attention {}",
-                        if raised { "raised" } else { "cleared" }
-                    ))
-                }
-            }
-            other => self.log(format_args!("control from the simulator: {other:?}")),
-        }
-    }
-
-    /// Requests past our deadline are answered 0xCE, as ssifbridged does.
-    fn expire(&mut self) {
-        let now = Instant::now();
-        let mut n = 0;
-        for r in self.queue.iter_mut() {
-            if r.answer.is_none() && now >= r.deadline {
-                r.answer = Some(r.error(CC_NO_RESPONSE));
-                n += 1;
-            }
-        }
-        if n > 0 {
-            self.stats.deadline += n;
+        if took >= simlink::SLOW_REPLY {
             self.log(format_args!(
-                "{n} request(s) past the deadline answered 0x{CC_NO_RESPONSE:02x}"
+                "seq {seq} {:02x}/{:02x} took {} ms",
+                payload.first().map_or(0, |b| b >> 2) & !1,
+                payload.get(1).copied().unwrap_or(0),
+                took.as_millis()
             ));
         }
     }
 
-    /// Writes the answers at the head of the queue, in order. Err: the device is gone.
-    fn flush(&mut self, fd: libc::c_int) -> Result<(), ()> {
-        while self.queue.front().is_some_and(|r| r.answer.is_some()) {
-            let r = self.queue.pop_front().unwrap();
-            let a = r.answer.unwrap();
-            let mut out = (a.len() as u32).to_ne_bytes().to_vec();
-            out.extend_from_slice(&a);
-            // SAFETY: `out` is valid for `out.len()` bytes.
-            let w = unsafe { libc::write(fd, out.as_ptr().cast(), out.len()) };
-            if w >= 0 {
-                continue;
-            }
-            let e = io::Error::last_os_error();
-            match e.raw_os_error() {
-                // The driver dropped this request at its response deadline; the answer
-                // belonged to it. The next answer is for the next request.
-                Some(libc::ETIMEDOUT) => {
-                    self.stats.dropped_by_driver += 1;
+    /// The simulator's reply to the request sent as `seq`.
+    fn reply(&mut self, seq: u8, payload: Vec<u8>) {
+        if self.opts.verbose {
+            self.log(format_args!(
+                "answer seq {seq} {:02x?} ({} bytes)",
+                &payload[..payload.len().min(3)],
+                payload.len()
+            ));
+        }
+        let now = Instant::now();
+        let payload_head = payload[..payload.len().min(2)].to_vec();
+        match &mut self.policy {
+            Policy::Sync(q) => {
+                let Some(r) = q.iter_mut().find(|r| r.seq == seq && r.answer.is_none()) else {
+                    // An answer after our deadline answered 0xCE, or to a request of a
+                    // previous connection.
+                    self.stats.stray += 1;
                     self.log(format_args!(
-                        "answer seq {} came after the driver dropped its request",
-                        r.seq
+                        "answer with seq {seq} matches no request in flight"
+                    ));
+                    return;
+                };
+                if !r.matches(&payload) {
+                    self.stats.stray += 1;
+                    let (n, c) = (r.netfn_lun, r.cmd);
+                    self.log(format_args!(
+                        "answer seq {seq} {:02x?} is not for request {n:02x} {c:02x}",
+                        &payload[..payload.len().min(3)]
+                    ));
+                    return;
+                }
+                let a = if payload.len() > PAYLOAD_MAX {
+                    r.error(CC_TOO_LONG)
+                } else {
+                    payload
+                };
+                let took = now - r.read_at;
+                r.answer = Some(a);
+                self.stats.answered += 1;
+                self.note_slow(seq, &payload_head, took);
+            }
+            Policy::Ssifbridged { calls, .. } => {
+                let Some(i) = calls.iter().position(|c| c.seq == seq) else {
+                    self.stats.stray += 1;
+                    self.log(format_args!(
+                        "answer with seq {seq} matches no request in flight"
+                    ));
+                    return;
+                };
+                let call = calls.swap_remove(i);
+                self.note_slow(seq, &payload_head, now - call.read_at);
+                let a = if payload.len() > PAYLOAD_MAX {
+                    vec![payload[0], payload[1], CC_TOO_LONG]
+                } else {
+                    payload
+                };
+                self.backend_reply(seq, Some(a));
+            }
+        }
+    }
+
+    /// What is due at `now`: the bridge's deadline or timer, backend calls that gave up.
+    fn expire(&mut self, now: Instant) {
+        match &mut self.policy {
+            Policy::Sync(q) => {
+                let mut n = 0;
+                for r in q.iter_mut() {
+                    if r.answer.is_none() && now >= r.deadline {
+                        r.answer = Some(r.error(CC_NO_RESPONSE));
+                        n += 1;
+                    }
+                }
+                if n > 0 {
+                    self.stats.deadline += n;
+                    self.log(format_args!(
+                        "{n} request(s) past the deadline answered 0x{CC_NO_RESPONSE:02x}"
                     ));
                 }
-                Some(libc::ENODEV) => return Err(()),
-                _ => self.log(format_args!("write (seq {}): {e}", r.seq)),
+            }
+            Policy::Ssifbridged { state, calls, out } => {
+                if let Some(a) = state.expire(now) {
+                    self.stats.deadline += 1;
+                    eprintln!(
+                        "ssif-bridge: timer: 0x{CC_NO_RESPONSE:02x} for the newest request {:02x} {:02x} (not answered: {})",
+                        a[0] & !4,
+                        a[1],
+                        state.not_answered()
+                    );
+                    out.push(a);
+                }
+                let gave_up: Vec<u8> = calls
+                    .iter()
+                    .filter(|c| now >= c.gives_up)
+                    .map(|c| c.seq)
+                    .collect();
+                calls.retain(|c| now < c.gives_up);
+                for seq in gave_up {
+                    self.log(format_args!("seq {seq}: no reply in time"));
+                    self.backend_reply(seq, None);
+                }
+            }
+        }
+    }
+
+    /// One `write()` of an answer. Err(errno) if it failed.
+    fn write_answer(fd: libc::c_int, a: &[u8]) -> Result<(), i32> {
+        let mut out = (a.len() as u32).to_ne_bytes().to_vec();
+        out.extend_from_slice(a);
+        // SAFETY: `out` is valid for `out.len()` bytes.
+        let w = unsafe { libc::write(fd, out.as_ptr().cast(), out.len()) };
+        if w >= 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error().raw_os_error().unwrap_or(0))
+        }
+    }
+
+    fn count_write_error(&mut self, e: i32, what: std::fmt::Arguments) {
+        match e {
+            libc::ETIMEDOUT => self.stats.write_etimedout += 1,
+            libc::EINVAL => self.stats.write_einval += 1,
+            _ => self.stats.write_other += 1,
+        }
+        self.log(format_args!(
+            "write ({what}): {}",
+            io::Error::from_raw_os_error(e)
+        ));
+    }
+
+    /// Writes the answers that are ready. Err: the device is gone.
+    fn flush(&mut self, fd: libc::c_int) -> Result<(), ()> {
+        let mut written = Vec::new();
+        match &mut self.policy {
+            Policy::Sync(q) => {
+                while q.front().is_some_and(|r| r.answer.is_some()) {
+                    let r = q.pop_front().unwrap();
+                    written.push((r.seq, Self::write_answer(fd, &r.answer.unwrap())));
+                }
+            }
+            Policy::Ssifbridged { out, .. } => {
+                for a in out.drain(..) {
+                    written.push((a[1], Self::write_answer(fd, &a)));
+                }
+            }
+        }
+        let sync = matches!(self.policy, Policy::Sync(_));
+        for (id, w) in written {
+            match w {
+                Ok(()) => {}
+                Err(libc::ENODEV) => return Err(()),
+                Err(e) if sync => self.count_write_error(e, format_args!("seq {id}")),
+                Err(e) => self.count_write_error(e, format_args!("cmd {id:02x}")),
             }
         }
         Ok(())
@@ -400,20 +613,14 @@ impl Bridge {
             }];
             if let Some(l) = &self.link {
                 fds.push(libc::pollfd {
-                    fd: l.stream.as_raw_fd(),
+                    fd: l.as_raw_fd(),
                     events: libc::POLLIN,
                     revents: 0,
                 });
             }
             let now = Instant::now();
             let mut wait = Duration::from_millis(POLL_MS);
-            if let Some(d) = self
-                .queue
-                .iter()
-                .filter(|r| r.answer.is_none())
-                .map(|r| r.deadline)
-                .min()
-            {
+            if let Some(d) = self.policy.next_due() {
                 wait = wait.min(d.saturating_duration_since(now));
             }
             // SAFETY: `fds` is valid for `fds.len()` entries.
@@ -448,7 +655,7 @@ impl Bridge {
                     self.request(&req);
                 }
             }
-            self.expire();
+            self.expire(Instant::now());
             if self.flush(fd).is_err() {
                 self.log(format_args!("device gone"));
                 return;
@@ -460,13 +667,19 @@ impl Bridge {
 impl Drop for Stats {
     fn drop(&mut self) {
         eprintln!(
-            "ssif-bridge: stats forwarded={} answered={} local={} deadline={} disconnected={} dropped_by_driver={} stray={} bad_frames={} connects={} slowest_ms={}",
+            "ssif-bridge: stats forwarded={} answered={} local={} deadline={} disconnected={} backend_errors={} dropped_not_newest={} dropped_outstanding={} dropped_timed_out={} write_etimedout={} write_einval={} write_other={} stray={} bad_frames={} connects={} slowest_ms={}",
             self.forwarded,
             self.answered,
             self.local,
             self.deadline,
             self.disconnected,
-            self.dropped_by_driver,
+            self.backend_errors,
+            self.dropped_not_newest,
+            self.dropped_outstanding,
+            self.dropped_timed_out,
+            self.write_etimedout,
+            self.write_einval,
+            self.write_other,
             self.stray,
             self.bad_frames,
             self.reconnects,
@@ -478,13 +691,18 @@ impl Drop for Stats {
 fn main() {
     let opts = options();
     ssif_tools::sigterm::catch();
+    let policy = Policy::new(&opts);
     let mut bridge = Bridge {
         opts,
         link: None,
         next_try: Instant::now(),
-        queue: VecDeque::new(),
-        next_seq: 0,
+        policy,
+        seqs: Seqs::default(),
         stats: Stats::default(),
+    };
+    let name = match bridge.opts.policy {
+        PolicyName::Ssifbridged => "ssifbridged",
+        PolicyName::Sync => "sync",
     };
     while !ssif_tools::sigterm::terminated() {
         let fd = match open_device(&bridge.opts.device) {
@@ -495,10 +713,14 @@ fn main() {
                 continue;
             }
         };
-        eprintln!("ssif-bridge: serving {}", bridge.opts.device);
+        eprintln!(
+            "ssif-bridge: serving {} (policy {name})",
+            bridge.opts.device
+        );
         bridge.serve(fd);
-        // Requests of a device that went away have no one to answer to.
-        bridge.queue.clear();
+        // Requests of a device that went away have no one to answer to. The simulator's
+        // replies to them, if any come, are strays.
+        bridge.policy = Policy::new(&bridge.opts);
         // SAFETY: `fd` is ours.
         unsafe { libc::close(fd) };
     }
