@@ -11,8 +11,9 @@
 //! - `handleGetSysIfCap`: Get System Interface Capabilities (netfn 0x06, cmd 0x57) for the
 //!   SSIF interface type (data byte 0 is 0) is answered at once, not forwarded: count back
 //!   down, timer cancelled. ssifbridged's reply is `1c 57 00 | 00 80 ff ff 00` (cc 0,
-//!   reserved, multi-part start/middle/end without PEC, 255-byte messages both ways, and one
-//!   byte more than its length field says); we answer with what our driver supports
+//!   reserved, multi-part start/middle/end without PEC, 255-byte messages both ways, and a
+//!   zero byte more than the four data bytes of the spec's answer: its payload length
+//!   counts five); we answer with what our driver supports
 //!   ([`ipmi::system_interface_caps`]).
 //! - `afterMethodCall`: a backend reply counts `numberOfReqNotRsp--` first; on a backend
 //!   error nothing is written; a reply is dropped if the timer fired since the newest

@@ -76,8 +76,9 @@ compare_all() {
 }
 
 # What the front end answers Get System Interface Capabilities with (ipmitool raw's data
-# bytes): ssifbridged's handleGetSysIfCap (multi-part, no PEC, 255-byte messages, and one
-# byte more than its length field says), or ssif-bridge's (ipmi::SSIF_CAPS: PEC, 254).
+# bytes): ssifbridged's handleGetSysIfCap (multi-part, no PEC, 255-byte messages, and a
+# fifth zero byte the spec's answer does not have), or ssif-bridge's (ipmi::SSIF_CAPS:
+# PEC, 254).
 CAPS_ssifbridged="00 80 ff ff 00"
 CAPS_bridge="00 88 fe fe"
 

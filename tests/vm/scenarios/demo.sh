@@ -7,11 +7,11 @@ SIM_TAG=demo
 step() { echo; echo "demo: ---- $* ----"; }
 
 step "1. load ssif_bmc.ko: the ssif-bmc node of the device tree probes on Aspeed I2C bus 4"
-# The default response deadline, 500 ms. The simulated BMC takes 1 s to answer chassis
-# status (tests/vm/ipmi-sim/chassis.sh): the driver answers it 0xC3 itself.
+# No response_timeout_ms: the link's device below gets the default deadline, 500 ms (the
+# device tree's node sets its own, timeout-ms). The simulated BMC takes 1 s to answer
+# chassis status (tests/vm/ipmi-sim/chassis.sh): the driver answers it 0xC3 itself.
 insmod $MOD/ssif_bmc_rs.ko
 check misc_device wait_for /dev/ipmi-ssif-host
-echo "demo: response deadline $(cat /sys/class/misc/ipmi-ssif-host/response_timeout_ms) ms"
 echo "demo: $(ls -l /dev/ipmi-ssif-host)"
 echo "demo: bound: $(ls /sys/bus/i2c/drivers/ssif_bmc | grep -- -1010) ($(cat /sys/bus/i2c/devices/4-1010/of_node/compatible))"
 echo 4-1010 > /sys/bus/i2c/drivers/ssif_bmc/unbind
@@ -24,6 +24,8 @@ net_up
 check ipmi_sim_up sim_start first
 link_up
 check link_misc_device test -e /dev/ipmi-ssif-host
+echo "demo: response deadline of the link's device: $(cat /sys/class/misc/ipmi-ssif-host/response_timeout_ms) ms"
+check link_device_default_deadline_500ms [ "$(cat /sys/class/misc/ipmi-ssif-host/response_timeout_ms)" = 500 ]
 check dbus_system_bus_up bus_start
 check ssif_ipmid_serving_and_connected ipmid_start
 check ssifbridged_serving ssifbridged_start
