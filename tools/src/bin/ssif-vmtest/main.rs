@@ -339,6 +339,23 @@ where
     want("host reads the response", c.read_response(), Ok(resp))
 }
 
+/// Get Device ID is read from `d` and left unanswered until the deadline drops it (the
+/// `timeouts` counter moves by one); the bus is released: the host's read is answered, not
+/// NAKed, with completion code 0xC3.
+fn drop_read_request(c: &Ctx, d: &Dev) -> Outcome {
+    c.expect_counter("timeouts", 1, |c| {
+        c.write_request(&GET_DEVICE_ID)?;
+        d.read(258).map_err(|e| format!("read: errno {e}"))?;
+        thread::sleep(Duration::from_millis(700));
+        Ok(())
+    })?;
+    want(
+        "host read after expiry",
+        c.bus.block_read(0x03).map_err(|e| e.to_string()),
+        Ok(vec![0x1c, 0x01, 0xc3]),
+    )
+}
+
 /// The file ABI of `/dev/ipmi-ssif-host`, checked against the real driver.
 fn abi_scenarios() -> Vec<Scenario> {
     vec![
@@ -445,18 +462,7 @@ fn abi_scenarios() -> Vec<Scenario> {
         }),
         ("deadline_drops_request_and_late_write_is_etimedout", |c| {
             let d = open_dev()?;
-            c.expect_counter("timeouts", 1, |c| {
-                c.write_request(&GET_DEVICE_ID)?;
-                d.read(258).map_err(|e| format!("read: errno {e}"))?;
-                thread::sleep(Duration::from_millis(700));
-                Ok(())
-            })?;
-            // The bus is released: a read is answered, not NAKed, with completion code 0xC3.
-            want(
-                "host read after expiry",
-                c.bus.block_read(0x03).map_err(|e| e.to_string()),
-                Ok(vec![0x1c, 0x01, 0xc3]),
-            )?;
+            drop_read_request(c, &d)?;
             let resp = answer(&GET_DEVICE_ID, &mut 0);
             want("late write", d.write(&msg(&resp)), Err(libc::ETIMEDOUT))
         }),
@@ -464,17 +470,7 @@ fn abi_scenarios() -> Vec<Scenario> {
             // ssifbridged writes nothing for a request whose D-Bus call failed, and drops the
             // reply to one a newer request superseded: the next request's answer must be taken.
             let d = open_dev()?;
-            c.expect_counter("timeouts", 1, |c| {
-                c.write_request(&GET_DEVICE_ID)?;
-                d.read(258).map_err(|e| format!("read: errno {e}"))?;
-                thread::sleep(Duration::from_millis(700));
-                Ok(())
-            })?;
-            want(
-                "host read after expiry",
-                c.bus.block_read(0x03).map_err(|e| e.to_string()),
-                Ok(vec![0x1c, 0x01, 0xc3]),
-            )?;
+            drop_read_request(c, &d)?;
             c.write_request(&GET_DEVICE_ID)?;
             want("read the retry", d.read(258), Ok(msg(&GET_DEVICE_ID)))?;
             let resp = answer(&GET_DEVICE_ID, &mut 0);
