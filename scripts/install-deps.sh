@@ -14,7 +14,8 @@ install_packages() {
 	# Every cross compiler gets its own sysroot headers: without libc6-dev-armhf-cross and
 	# linux-libc-dev-armhf-cross, arm-linux-gnueabihf-gcc falls back to the host's
 	# /usr/include and fails on <asm/types.h> (scripts/check-uapi.sh).
-	pkgs=(make gcc flex bison bc libssl-dev libelf-dev cpio kmod xz-utils python3
+	# g++: libfuzzer-sys (cargo fuzz, scripts/fuzz.sh) compiles libFuzzer's C++.
+	pkgs=(make gcc g++ flex bison bc libssl-dev libelf-dev cpio kmod xz-utils python3
 	      gcc-arm-linux-gnueabihf binutils-arm-linux-gnueabihf
 	      libc6-dev-armhf-cross linux-libc-dev-armhf-cross linux-libc-dev-armel-cross
 	      gcc-arm-linux-gnueabi binutils-arm-linux-gnueabi libc6-dev-armel-cross
