@@ -126,8 +126,9 @@ step "in-tree wiring" wiring_check
 step "host: protocol core (cargo test)" bash -c "cd '$REPO/protocol-tests' && cargo test --tests 2>&1"
 step "host: tools (cargo test)" bash -c "cd '$REPO/tools' && cargo test --tests 2>&1"
 step "host: fuzz the protocol core (20 s)" bash "$S/fuzz.sh" 20
-# KUnit as kernel developers run it: kunit.py builds its own kernel (our driver built in)
-# in the cache and boots it on each EVB. Alone: its build takes both cores, and the lanes
+# KUnit as kernel developers run it: kunit.py builds the test kernel's configuration with
+# our driver built in (on a copy of the test kernel's build, docs/commands.md) and boots
+# it on each EVB. Alone: its build takes both cores, and the lanes
 # below are timing-sensitive (500 ms deadlines).
 step "kunit.py run: ${SOCS// /, } (our suite built in, the kernel's Rust suites)" bash "$REPO/tests/kunit/kunit.sh"
 
