@@ -14,7 +14,7 @@
 use kernel::{
     debugfs,
     device::Core,
-    i2c, of,
+    driver, i2c, of,
     prelude::*,
     str::CString,
     sync::{
@@ -204,8 +204,28 @@ impl i2c::Driver for SsifBmcDriver {
     }
 }
 
-kernel::module_i2c_driver! {
-    type: SsifBmcDriver,
+/// The I2C driver's name, upstream's (`/sys/bus/i2c/drivers/ipmi-ssif-host/`); the module is
+/// `ssif_bmc`, as upstream's is.
+const DRIVER_NAME: &CStr = c"ipmi-ssif-host";
+
+/// The module: the I2C driver's registration. `module_i2c_driver!` would name the driver after
+/// the module.
+#[pin_data]
+struct SsifBmcModule {
+    #[pin]
+    _driver: driver::Registration<i2c::Adapter<SsifBmcDriver>>,
+}
+
+impl kernel::InPlaceModule for SsifBmcModule {
+    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            _driver <- driver::Registration::new(DRIVER_NAME, module),
+        })
+    }
+}
+
+module! {
+    type: SsifBmcModule,
     name: "ssif_bmc",
     authors: ["ssif-bmc-rs developers"],
     description: "IPMI SMBus System Interface (SSIF), BMC side, in Rust",

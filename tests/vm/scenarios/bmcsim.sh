@@ -261,13 +261,9 @@ run_driver() {
 	td=$(date +%s)
 	# Ours at its default response deadline (500 ms, as upstream's fixed one): chassis
 	# status and control take 1 s (lib-bmcsim.sh), so the driver answers them 0xC3.
-	case $drv in
-	rust) ddir=ssif_bmc ;;
-	c) ddir=ipmi-ssif-host ;;
-	esac
 	check "bmcsim_${pre}_loaded" load_driver $drv
 	# The device tree's ssif-bmc node probed on bus 4: the link device takes its place.
-	echo 4-1010 >/sys/bus/i2c/drivers/$ddir/unbind
+	echo 4-1010 >/sys/bus/i2c/drivers/ipmi-ssif-host/unbind
 	echo ipmi-ssif-host 0x1010 >/sys/bus/i2c/devices/i2c-$BMC_BUS/new_device
 	check "bmcsim_${pre}_link_device" wait_for /dev/ipmi-ssif-host
 	[ "$drv" = rust ] && check "bmcsim_${pre}_deadline_default_500ms" \

@@ -13,8 +13,8 @@ step "1. load ssif_bmc.ko: the ssif-bmc node of the device tree probes on Aspeed
 insmod $MOD/ssif_bmc_rs.ko
 check misc_device wait_for /dev/ipmi-ssif-host
 echo "demo: $(ls -l /dev/ipmi-ssif-host)"
-echo "demo: bound: $(ls /sys/bus/i2c/drivers/ssif_bmc | grep -- -1010) ($(cat /sys/bus/i2c/devices/4-1010/of_node/compatible))"
-echo 4-1010 > /sys/bus/i2c/drivers/ssif_bmc/unbind
+echo "demo: bound: $(ls /sys/bus/i2c/drivers/ipmi-ssif-host | grep -- -1010) ($(cat /sys/bus/i2c/devices/4-1010/of_node/compatible))"
+echo 4-1010 > /sys/bus/i2c/drivers/ipmi-ssif-host/unbind
 
 step "2. wire a software SMBus link (host master <-> BMC target); a real BMC behind our driver"
 # OpenIPMI's BMC simulator (tests/vm/ipmi-sim), reached two ways: behind

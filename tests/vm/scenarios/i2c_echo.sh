@@ -29,8 +29,7 @@ BUS=4		# the DT's i2c4, where the ssif-bmc node and i2c-echo sit
 ECHO=0x42
 TRACE=/sys/kernel/debug/tracing
 case $DRV in
-rust) DRVDIR=/sys/bus/i2c/drivers/ssif_bmc ;;
-c) DRVDIR=/sys/bus/i2c/drivers/ipmi-ssif-host ;;
+rust | c) DRVDIR=/sys/bus/i2c/drivers/ipmi-ssif-host ;;
 *) echo "i2c_echo: unknown driver $DRV"; exit 2 ;;
 esac
 

@@ -208,12 +208,12 @@ link_up() {
 	return 0
 }
 
-# Which ssif_bmc is loaded: rust, c or none. Both modules are named ssif_bmc; their
-# I2C drivers are not: ours is "ssif_bmc", upstream's "ipmi-ssif-host".
+# Which ssif_bmc is loaded: rust, c or none. Both modules are named ssif_bmc and both
+# I2C drivers ipmi-ssif-host; only ours has a module parameter.
 loaded_driver() {
 	if [ ! -d /sys/module/ssif_bmc ]; then
 		echo none
-	elif [ -d /sys/bus/i2c/drivers/ssif_bmc ]; then
+	elif [ -e /sys/module/ssif_bmc/parameters/response_timeout_ms ]; then
 		echo rust
 	elif [ -d /sys/bus/i2c/drivers/ipmi-ssif-host ]; then
 		echo c

@@ -6,7 +6,8 @@ clear_boot_leaks
 echo "== phase: kunit (module with its KUnit suite; the DT device probes too)"
 insmod $MOD/ssif_bmc_rs_kunit.ko
 check dt_probe_creates_misc_device wait_for /dev/ipmi-ssif-host
-check dt_device_bound_on_aspeed_bus4 test -e /sys/bus/i2c/drivers/ssif_bmc/4-1010
+check dt_device_bound_on_aspeed_bus4 test -e /sys/bus/i2c/drivers/ipmi-ssif-host/4-1010
+check i2c_driver_named_as_upstream sh -c "[ -d /sys/bus/i2c/drivers/ipmi-ssif-host ] && [ ! -e /sys/bus/i2c/drivers/ssif_bmc ]"
 check misc_device_mode_0600 sh -c '[ "$(stat -c %a /dev/ipmi-ssif-host)" = 600 ]'
 check misc_device_parent_is_the_i2c_device sh -c '[ "$(basename "$(readlink /sys/class/misc/ipmi-ssif-host/device)")" = 4-1010 ]'
 check dt_timeout_ms_property_sets_the_deadline sh -c '[ "$(cat /sys/class/misc/ipmi-ssif-host/response_timeout_ms)" = 750 ]'
@@ -15,28 +16,28 @@ check rmmod_kunit_module rmmod ssif_bmc
 insmod $MOD/ssif_bmc_rs.ko response_timeout_ms=0
 # The DT node's timeout-ms wins over the module parameter; a device without one refuses it.
 check dt_timeout_ms_wins_over_a_bad_module_parameter sh -c '
-	[ -e /sys/bus/i2c/drivers/ssif_bmc/4-1010 ] &&
+	[ -e /sys/bus/i2c/drivers/ipmi-ssif-host/4-1010 ] &&
 	[ "$(cat /sys/class/misc/ipmi-ssif-host/response_timeout_ms)" = 750 ]'
 echo ipmi-ssif-host 0x1011 > /sys/bus/i2c/devices/i2c-4/new_device
 check bad_timeout_param_fails_probe sh -c '
 	dmesg | grep -q "4-1011: response_timeout_ms=0 is out of range" &&
-	[ ! -e /sys/bus/i2c/drivers/ssif_bmc/4-1011 ] && [ ! -e /dev/ipmi-ssif-host-4-1011 ]'
+	[ ! -e /sys/bus/i2c/drivers/ipmi-ssif-host/4-1011 ] && [ ! -e /dev/ipmi-ssif-host-4-1011 ]'
 echo 0x1011 > /sys/bus/i2c/devices/i2c-4/delete_device
 rmmod ssif_bmc 2>/dev/null
 
 echo "== phase: bus-level tests through the software link"
 insmod $MOD/ssif_bmc_rs.ko
 wait_for /dev/ipmi-ssif-host
-echo 4-1010 > /sys/bus/i2c/drivers/ssif_bmc/unbind
+echo 4-1010 > /sys/bus/i2c/drivers/ipmi-ssif-host/unbind
 check dt_device_unbinds sh -c '[ ! -e /dev/ipmi-ssif-host ]'
 link_up
 check link_device_probes_by_i2c_id test -e /dev/ipmi-ssif-host
-echo 4-1010 > /sys/bus/i2c/drivers/ssif_bmc/bind
+echo 4-1010 > /sys/bus/i2c/drivers/ipmi-ssif-host/bind
 check second_device_gets_its_own_misc_device wait_for /dev/ipmi-ssif-host-4-1010
 check each_misc_device_names_its_i2c_device sh -c '
 	[ "$(basename "$(readlink /sys/class/misc/ipmi-ssif-host-4-1010/device)")" = 4-1010 ] &&
 	[ "$(basename "$(readlink /sys/class/misc/ipmi-ssif-host/device)")" = '$BMC_BUS'-1010 ]'
-echo 4-1010 > /sys/bus/i2c/drivers/ssif_bmc/unbind
+echo 4-1010 > /sys/bus/i2c/drivers/ipmi-ssif-host/unbind
 check second_device_name_freed_on_unbind sh -c '[ ! -e /dev/ipmi-ssif-host-4-1010 ] && [ -e /dev/ipmi-ssif-host ]'
 TMO=/sys/class/misc/ipmi-ssif-host/response_timeout_ms
 check timeout_attribute_defaults_to_module_parameter sh -c '[ "$(cat '$TMO')" = 500 ]'
@@ -103,10 +104,10 @@ echo 0x10 > /sys/bus/i2c/devices/i2c-$HOST_BUS/delete_device
 check host_driver_deleted sh -c "[ ! -e /sys/bus/i2c/devices/$HOST_BUS-0010 ]"
 # The responder sleeps in poll(): unbinding wakes it with EPOLLHUP|EPOLLERR.
 : > /tmp/responder.log
-echo "$BMC_BUS-1010" > /sys/bus/i2c/drivers/ssif_bmc/unbind
+echo "$BMC_BUS-1010" > /sys/bus/i2c/drivers/ipmi-ssif-host/unbind
 sleep 0.5
 check poller_woken_by_unbind_with_hup grep -q "device gone" /tmp/responder.log
-echo "$BMC_BUS-1010" > /sys/bus/i2c/drivers/ssif_bmc/bind
+echo "$BMC_BUS-1010" > /sys/bus/i2c/drivers/ipmi-ssif-host/bind
 wait_for /dev/ipmi-ssif-host
 sleep 0.5
 check responder_reopens_after_rebind sh -c 'grep -c "serving /dev/ipmi-ssif-host" /tmp/responder.log | grep -q 1'
@@ -115,17 +116,17 @@ kill $RESPONDER; wait $RESPONDER 2>/dev/null
 # A reader blocked in read() when the device is unbound gets ENODEV.
 (dd if=/dev/ipmi-ssif-host of=/dev/null bs=258 count=1 2>/tmp/dd.err; echo "dd rc=$?" > /tmp/dd.rc) &
 sleep 0.5
-echo "$BMC_BUS-1010" > /sys/bus/i2c/drivers/ssif_bmc/unbind
+echo "$BMC_BUS-1010" > /sys/bus/i2c/drivers/ipmi-ssif-host/unbind
 sleep 0.5
 check blocked_reader_woken_by_unbind grep -q "dd rc=1" /tmp/dd.rc
 check blocked_reader_gets_enodev grep -q "No such device" /tmp/dd.err
 check unbind_removes_misc_device sh -c '[ ! -e /dev/ipmi-ssif-host ]'
-echo "$BMC_BUS-1010" > /sys/bus/i2c/drivers/ssif_bmc/bind 2>/dev/null || echo ipmi-ssif-host 0x1010 > /sys/bus/i2c/devices/i2c-$BMC_BUS/new_device
+echo "$BMC_BUS-1010" > /sys/bus/i2c/drivers/ipmi-ssif-host/bind 2>/dev/null || echo ipmi-ssif-host 0x1010 > /sys/bus/i2c/devices/i2c-$BMC_BUS/new_device
 check rebind_recreates_misc_device wait_for /dev/ipmi-ssif-host
 # Unbind with the file open, then use the stale file descriptor.
 check unbind_with_file_open sh -c '
 	exec 3<>/dev/ipmi-ssif-host
-	echo '$BMC_BUS'-1010 > /sys/bus/i2c/drivers/ssif_bmc/unbind
+	echo '$BMC_BUS'-1010 > /sys/bus/i2c/drivers/ipmi-ssif-host/unbind
 	! cat <&3 2>/dev/null'
 check rmmod_after_unbind rmmod ssif_bmc
 check insmod_rmmod_cycles sh -c 'for i in 1 2 3 4 5; do insmod '$MOD'/ssif_bmc_rs.ko && rmmod ssif_bmc || exit 1; done'
@@ -136,7 +137,7 @@ load_link links=2
 insmod $MOD/ssif_bmc_rs.ko
 wait_for /dev/ipmi-ssif-host
 # The DT device took the default name: free it, so the first link device gets it.
-echo 4-1010 > /sys/bus/i2c/drivers/ssif_bmc/unbind
+echo 4-1010 > /sys/bus/i2c/drivers/ipmi-ssif-host/unbind
 B0=$(bus_of ssif-link-bmc) H0=$(bus_of ssif-link-host)
 B1=$(bus_of ssif-link-bmc-1) H1=$(bus_of ssif-link-host-1)
 echo ipmi-ssif-host 0x1010 > /sys/bus/i2c/devices/i2c-$B0/new_device

@@ -64,12 +64,9 @@ impl Driver {
         }
     }
 
-    /// The I2C driver's name in sysfs.
+    /// The I2C driver's name in sysfs: upstream's for both.
     fn i2c_driver(self) -> &'static str {
-        match self {
-            Driver::Rust => "ssif_bmc",
-            Driver::C => "ipmi-ssif-host",
-        }
+        "ipmi-ssif-host"
     }
 }
 
