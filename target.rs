@@ -187,20 +187,27 @@ impl Drop for TargetRegistration {
         // SAFETY: By the type invariant `client` is registered as target. If this succeeds the
         // bus driver delivers no more events for it.
         let ret = unsafe { bindings::i2c_slave_unregister(self.client) };
-        if ret == 0 {
+        if !kernel::warn_on!(ret != 0) {
             Self::withdraw(self.slot);
             return;
         }
-        // The bus driver refused: it may still call the slot's callback, which uses the
-        // handler and the module's text. Keep both for good: the slot stays taken, its handler
-        // reference is never released, and the module can no longer be unloaded. The I2C core
-        // has logged the adapter's error.
-        pr_warn!(
-            "ssif_bmc: target not unregistered ({}): its state and the module stay in memory\n",
+        // The bus driver refused (the I2C core has logged its error; i2c-aspeed refuses only a
+        // client it does not have). It may still call the slot's callback, which uses the
+        // handler and the module's text:
+        // - the handler is kept for good: the slot stays taken and its reference is never
+        //   released;
+        // - the module is pinned. That stops a later `rmmod` after a sysfs unbind. It cannot
+        //   help when this runs from `rmmod` itself: the module is past `try_stop_module`, its
+        //   text is freed when its exit returns whatever its count, and a callback after that
+        //   runs freed code. Nothing a module's exit does can prevent that, hence the WARN.
+        pr_err!(
+            "ssif_bmc: target not unregistered ({}): its state stays in memory; if the module \
+             is being unloaded, its code goes all the same\n",
             ret
         );
         #[cfg(CONFIG_MODULE_UNLOAD)]
-        // SAFETY: The module is live (this code runs), so taking another reference is valid.
+        // SAFETY: The module's code is running, so it is loaded; taking a reference to it is
+        // valid in any state (it only counts).
         unsafe {
             bindings::__module_get(kernel::module::this_module::<crate::LocalModule>().as_ptr())
         };
