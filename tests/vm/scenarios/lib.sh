@@ -209,11 +209,12 @@ link_up() {
 }
 
 # Which ssif_bmc is loaded: rust, c or none. Both modules are named ssif_bmc and both
-# I2C drivers ipmi-ssif-host; only ours has a module parameter.
+# I2C drivers ipmi-ssif-host; only ours has a module parameter. A Rust module's parameters
+# are not in sysfs (module! gives them permission 0), but their section is.
 loaded_driver() {
 	if [ ! -d /sys/module/ssif_bmc ]; then
 		echo none
-	elif [ -e /sys/module/ssif_bmc/parameters/response_timeout_ms ]; then
+	elif [ -e /sys/module/ssif_bmc/sections/__param ]; then
 		echo rust
 	elif [ -d /sys/bus/i2c/drivers/ipmi-ssif-host ]; then
 		echo c

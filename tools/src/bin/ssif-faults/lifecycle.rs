@@ -28,9 +28,8 @@ use std::{
 const SYS_READ: i64 = 3;
 const SYS_POLLS: [i64; 3] = [168, 336, 414];
 
-fn driver_dir(c: &Campaign) -> String {
-    format!("/sys/bus/i2c/drivers/{}", c.driver.i2c_driver())
-}
+/// Both drivers' directory in sysfs: ours has upstream's name.
+const DRIVER_DIR: &str = "/sys/bus/i2c/drivers/ipmi-ssif-host";
 
 fn wait_path(path: &str, wait: Duration) -> bool {
     let t = Instant::now();
@@ -45,7 +44,7 @@ fn wait_path(path: &str, wait: Duration) -> bool {
 
 /// Unbinds the BMC device from its driver (the misc device must go) and binds it again.
 fn unbind_rebind(c: &mut Campaign) -> Injected {
-    let dir = driver_dir(c);
+    let dir = DRIVER_DIR;
     let device = format!("{}-1010", c.bmc_bus);
     fs::write(format!("{dir}/unbind"), &device).map_err(|e| format!("unbind: {e}"))?;
     if fs::metadata("/dev/ipmi-ssif-host").is_ok() {
@@ -373,7 +372,7 @@ fn reload(c: &mut Campaign) -> Injected {
         Driver::C => &[],
     };
     run("insmod", &[&[module], params].concat())?;
-    if fs::metadata(driver_dir(c)).is_err() {
+    if !c.driver.is_loaded() {
         return Err(format!("{} is not the driver loaded", c.driver.name()));
     }
     if !wait_path("/dev/ipmi-ssif-host", Duration::from_secs(5)) {

@@ -64,9 +64,15 @@ impl Driver {
         }
     }
 
-    /// The I2C driver's name in sysfs: upstream's for both.
-    fn i2c_driver(self) -> &'static str {
-        "ipmi-ssif-host"
+    /// Whether this driver is the `ssif_bmc` loaded. Both modules have that name and both
+    /// I2C drivers upstream's `ipmi-ssif-host`; only ours has a module parameter, and a Rust
+    /// module's parameters are not in sysfs (permission 0) but their section is.
+    fn is_loaded(self) -> bool {
+        if fs::metadata("/sys/module/ssif_bmc").is_err() {
+            return false;
+        }
+        let ours = fs::metadata("/sys/module/ssif_bmc/sections/__param").is_ok();
+        ours == (self == Driver::Rust)
     }
 }
 
