@@ -184,19 +184,27 @@ state_changes() {
 }
 
 # The kill/restart test: a loop of "sdr list" through SSIF while ipmi_sim is killed and,
-# once the loop has seen an error, restarted. An iteration is ok when its output is the reference's.
+# once the loop has seen an error, restarted. An iteration is ok when its output is the
+# reference's. The loop ends after two passes in a row that began after the restart (at
+# most 12 iterations): the checks look at the last two.
 restart_under_load() {
 	ssif sdr list >/tmp/sdr.ref 2>&1 || return 1
 	: >/tmp/loop.log
+	rm -f /tmp/sim.restarted
 	(
-		i=0
+		i=0 after=0
 		while [ $i -lt 12 ]; do
+			restarted=0
+			[ -e /tmp/sim.restarted ] && restarted=1
 			if timeout 30 ipmitool -I open sdr list >/tmp/sdr.out 2>&1 && cmp -s /tmp/sdr.out /tmp/sdr.ref; then
 				echo "$i pass" >>/tmp/loop.log
+				[ $restarted = 1 ] && after=$((after + 1))
 			else
 				echo "$i fail $(head -n 1 /tmp/sdr.out)" >>/tmp/loop.log
+				after=0
 			fi
 			i=$((i + 1))
+			[ $after -ge 2 ] && break
 		done
 		echo done >>/tmp/loop.log
 	) &
@@ -213,6 +221,7 @@ restart_under_load() {
 	done
 	sleep 2
 	sim_start again || return 1
+	: >/tmp/sim.restarted
 	echo "bmcsim: ipmi_sim restarted"
 	rl_n=0
 	while ! grep -q done /tmp/loop.log && [ $rl_n -lt 600 ]; do
