@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# install-deps.sh [packages|cargo]: install what the build and the tests need; skip what is
-# already present. "packages": the Debian packages and rust-src; "cargo": the tools built
-# with cargo install (bindgen-cli, cargo-fuzz), side by side. No argument: both, in order.
+# install-deps.sh [packages|bindgen|cargo-fuzz]: install what the build and the tests need;
+# skip what is already present. "packages": the Debian packages and rust-src; "bindgen" and
+# "cargo-fuzz": the tools built with cargo install. No argument: all three, in order.
+# prepare.sh installs bindgen-cli alone (the kernel's build waits for it) and cargo-fuzz
+# beside the kernel's build (only the fuzz step needs it).
 . "$(dirname "$0")/lib.sh"
 
 what=${1:-all}
@@ -53,23 +55,21 @@ cargo_install() {
 	fi
 }
 
-install_cargo() {
-	stage "install: bindgen-cli, cargo-fuzz (cargo, side by side)"
-	local pids=() rc=0 p
-	cargo_install bindgen-cli bindgen --version '^0.73' &
-	pids+=($!)
-	cargo_install cargo-fuzz cargo-fuzz &
-	pids+=($!)
-	for p in "${pids[@]}"; do
-		wait "$p" || rc=1
-	done
-	[ $rc = 0 ] || die "cargo install failed"
+install_bindgen() {
+	stage "install: bindgen-cli (cargo)"
+	cargo_install bindgen-cli bindgen --version '^0.73' || die "cargo install bindgen-cli failed"
 	stage "install: bindgen $(bindgen --version | cut -d' ' -f2)"
+}
+
+install_cargo_fuzz() {
+	stage "install: cargo-fuzz (cargo)"
+	cargo_install cargo-fuzz cargo-fuzz || die "cargo install cargo-fuzz failed"
 }
 
 case $what in
 packages) install_packages ;;
-cargo) install_cargo ;;
-all) install_packages && install_cargo ;;
-*) die "usage: install-deps.sh [packages|cargo]" ;;
+bindgen) install_bindgen ;;
+cargo-fuzz) install_cargo_fuzz ;;
+all) install_packages && install_bindgen && install_cargo_fuzz ;;
+*) die "usage: install-deps.sh [packages|bindgen|cargo-fuzz]" ;;
 esac
