@@ -51,7 +51,9 @@ cargo_install() {
 		echo "$name present"
 	else
 		echo "installing: $name (cargo)"
-		cargo install --locked --quiet "$name" "$@"
+		# Each in a build directory of its own (cargo install's default): with lib.sh's
+		# CARGO_TARGET_DIR the two installs would take turns on its lock.
+		env -u CARGO_TARGET_DIR cargo install --locked --quiet "$name" "$@"
 	fi
 }
 
