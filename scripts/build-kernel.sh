@@ -44,8 +44,13 @@ done
 [ $bad = 0 ] || die "config fragment not honoured"
 
 # Nothing to do when the last build of this directory finished with the same kernel source,
-# .config and Kconfig of ours (the kernel's own make takes 30 s to find that out).
-stamp=$(cat "$SRC/.debian-version" "$OUT/.config" "$REPO/Kconfig" 2>/dev/null | sha256sum | cut -c1-16)
+# .config, Kconfig of ours and compilers (the kernel's own make takes 30 s to find that out).
+stamp=$({
+	cat "$SRC/.debian-version" "$OUT/.config" "$REPO/Kconfig"
+	rustc --version
+	bindgen --version
+	"${CROSS_COMPILE}gcc" --version
+} 2>/dev/null | sha256sum | cut -c1-16)
 if [ "$(cat "$OUT/.ssif-built" 2>/dev/null)" = "$stamp" ] && [ -f "$OUT/arch/arm/boot/zImage" ]; then
 	stage "kernel: up to date ($OUT)"
 	exit 0
