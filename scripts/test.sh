@@ -25,7 +25,7 @@ step() {
 	echo "$(($(date +%s) - t0)) $r $name" >>"$RECORDS"
 }
 
-# lanes NAME:FUNCTION...: the VM boots, two at a time (SSIF_LANES=serial: one at a time,
+# lanes: the steps lane_step listed, two at a time (SSIF_LANES=serial: one at a time,
 # to measure what side by side saves). Two workers each take the next step of the list
 # whenever theirs has ended, so the two finish about together whatever each step takes on
 # the day; each worker's output goes to a file of its own, printed whole once both have
@@ -64,6 +64,12 @@ lanes() {
 		pids+=($!)
 	done
 	wait "${pids[@]}" || true
+	# A step no worker recorded (a worker died, flock failed) is a failure too.
+	local i
+	for i in "${!LANE_NAMES[@]}"; do
+		tail -n +$((before + 1)) "$RECORDS" | cut -d' ' -f3- | grep -qxF "${LANE_NAMES[$i]}" ||
+			echo "0 FAILED ${LANE_NAMES[$i]} (no result recorded)" >>"$RECORDS"
+	done
 	for w in $(seq 1 $workers); do
 		echo "==== lane $w ===="
 		cat "$LANES/worker$w.out"

@@ -224,13 +224,13 @@ restart_under_load() {
 	: >/tmp/sim.restarted
 	echo "bmcsim: ipmi_sim restarted"
 	rl_n=0
-	while ! grep -q done /tmp/loop.log && [ $rl_n -lt 600 ]; do
+	while ! grep -qx done /tmp/loop.log && [ $rl_n -lt 600 ]; do
 		sleep 0.5
 		rl_n=$((rl_n + 1))
 	done
 	kill $loop 2>/dev/null
 	sed 's/^/bmcsim: loop /' /tmp/loop.log
-	grep -q done /tmp/loop.log
+	grep -qx done /tmp/loop.log
 }
 
 # front_start / front_stop: what serves /dev/ipmi-ssif-host ($FRONT):
