@@ -10,14 +10,18 @@ bash "$S/install-deps.sh" packages
 # whatever the kernel's build leaves of the two cores. The background jobs' output goes to a
 # log each, printed when they are waited for.
 mkdir -p "$OUT_DIR"
-# Each job in a process group of its own, so that a failure here ends them whole.
-setsid -w bash "$S/install-deps.sh" bindgen &
+# Each job in a process group of its own (job control), so that a failure here ends them
+# whole. Not a session of its own: with autogroup scheduling a new session would get an
+# equal share of the CPU, whatever its nice value.
+set -m
+bash "$S/install-deps.sh" bindgen &
 cargo_pid=$!
-setsid -w bash -c "bash '$S/fetch-userspace.sh' && bash '$S/fetch-qemu.sh'" >"$OUT_DIR/prepare-fetch.log" 2>&1 &
+(bash "$S/fetch-userspace.sh" && bash "$S/fetch-qemu.sh") >"$OUT_DIR/prepare-fetch.log" 2>&1 &
 fetch_pid=$!
-setsid -w nice -n 10 bash -c "bash '$S/install-deps.sh' cargo-fuzz && bash '$S/build-tools.sh'" \
+(nice -n 10 bash "$S/install-deps.sh" cargo-fuzz && nice -n 10 bash "$S/build-tools.sh") \
 	>"$OUT_DIR/prepare-tools.log" 2>&1 &
 tools_pid=$!
+set +m
 trap 'kill -- -$cargo_pid -$fetch_pid -$tools_pid 2>/dev/null' EXIT
 # wait_job PID LOG WHAT: wait for a background job, print its log, die if it failed.
 wait_job() {
