@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Build the VM's user-space tools into $OUT_DIR/tools (never into the repo): ssif-responder,
-# ssif-vmtest, ssif-bridge, ssif-faults, ssif-ipmid, static ARMv6. They need no kernel, so
-# prepare.sh builds them beside the kernel.
+# ssif-vmtest, ssif-bridge, ssif-faults, ssif-ipmid, static ARMv6. They need no kernel.
 . "$(dirname "$0")/lib.sh"
 
 OUT="$OUT_DIR"

@@ -3,8 +3,8 @@
 # install-deps.sh [packages|bindgen|cargo-fuzz]: install what the build and the tests need;
 # skip what is already present. "packages": the Debian packages and rust-src; "bindgen" and
 # "cargo-fuzz": the tools built with cargo install. No argument: all three, in order.
-# prepare.sh installs bindgen-cli alone (the kernel's build waits for it) and cargo-fuzz
-# beside the kernel's build (only the fuzz step needs it).
+# prepare.sh installs bindgen-cli before the kernel's build (which needs it) and cargo-fuzz
+# (which only the fuzz step needs) after it.
 . "$(dirname "$0")/lib.sh"
 
 what=${1:-all}
