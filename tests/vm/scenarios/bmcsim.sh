@@ -209,7 +209,17 @@ restart_under_load() {
 		echo done >>/tmp/loop.log
 	) &
 	loop=$!
-	while [ "$(grep -c '^[0-9]* pass' /tmp/loop.log)" -lt 2 ]; do sleep 0.2; done
+	# Two passes before ipmi_sim goes away (at most 120 s: the loop may never pass).
+	rl_n=0
+	while [ "$(grep -c '^[0-9]* pass' /tmp/loop.log)" -lt 2 ]; do
+		if [ $rl_n -ge 600 ] || grep -qx done /tmp/loop.log; then
+			kill $loop 2>/dev/null
+			sed 's/^/bmcsim: loop (no two passes before the kill) /' /tmp/loop.log
+			return 1
+		fi
+		sleep 0.2
+		rl_n=$((rl_n + 1))
+	done
 	sim_stop
 	echo "bmcsim: ipmi_sim killed"
 	# Stay away until the loop has seen an error (a host that hangs instead never shows

@@ -62,6 +62,15 @@ sim_start() {
 
 sim_stop() {
 	kill "$SIM" 2>/dev/null
+	# SIGKILL if it has not gone in 5 s: wait alone could block the scenario for good.
+	ss_n=0
+	# (Exited but not yet waited for is a zombie, which kill -0 still finds.)
+	while [ -r "/proc/$SIM/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$SIM/status" &&
+		[ $ss_n -lt 25 ]; do
+		sleep 0.2
+		ss_n=$((ss_n + 1))
+	done
+	kill -9 "$SIM" 2>/dev/null
 	wait "$SIM" 2>/dev/null
 }
 
