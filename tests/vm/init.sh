@@ -8,6 +8,8 @@
 /bin/busybox --install -s /bin
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 mount -t debugfs none /sys/kernel/debug
+# tracefs where it lives since 4.1 (the automount under debugfs is gone without FTRACE).
+mount -t tracefs none /sys/kernel/tracing
 mkdir -p /dev/pts /tmp
 scenario=$(sed -n 's/.*ssif\.scenario=\([a-z0-9_-]*\).*/\1/p' /proc/cmdline)
 echo "ssif-vm: scenario ${scenario:-none} starts"

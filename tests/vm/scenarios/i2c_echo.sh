@@ -27,7 +27,7 @@ FLOOD=$(sed -n 's/.*ssif\.flood=\([0-9]*\).*/\1/p' /proc/cmdline)
 FLOOD=${FLOOD:-2000}
 BUS=4		# the DT's i2c4, where the ssif-bmc node and i2c-echo sit
 ECHO=0x42
-TRACE=/sys/kernel/debug/tracing
+TRACE=/sys/kernel/tracing
 case $DRV in
 rust | c) DRVDIR=/sys/bus/i2c/drivers/ipmi-ssif-host ;;
 *) echo "i2c_echo: unknown driver $DRV"; exit 2 ;;

@@ -171,7 +171,7 @@ load_link() {
 # behave as i2c-aspeed: every event in hard IRQ context, two STOPs after the NAKed
 # last byte of a read, and, with a bus clock, at least 9 bit times between bytes.
 link_like_aspeed() {
-	ll_t=/sys/kernel/debug/tracing
+	ll_t=/sys/kernel/tracing
 	: > $ll_t/trace
 	echo 1 > $ll_t/events/i2c_slave/enable
 	ssif-vmtest clean "$2" >/dev/null
