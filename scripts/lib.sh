@@ -84,10 +84,13 @@ config_fragments() {
 	fi
 }
 
-# Hash of everything that decides the kernel configuration.
+# Hash of everything that decides the kernel configuration: the fragments' settings, not
+# their comments, so that rewording a comment does not cost a kernel build.
 config_key() {
 	local f
-	config_fragments | while IFS= read -r f; do cat "$f"; done | sha256sum | cut -c1-12
+	config_fragments | while IFS= read -r f; do
+		sed -n 's/[[:space:]]*$//; /^CONFIG_/p; /^# CONFIG_[A-Za-z0-9_]* is not set$/p' "$f"
+	done | sha256sum | cut -c1-12
 }
 
 # Build directory of the cached kernel, keyed by version and config fragment.
