@@ -145,8 +145,9 @@ impl<T: FileHandler> PollMiscDevice<T> {
                 (*slot).groups = Self::groups().as_ptr().cast_mut();
                 (*slot).parent = ptr::from_ref(parent).cast::<bindings::device>().cast_mut();
                 (*slot).mode = mode;
-                to_result(bindings::misc_register(slot))
-                    .inspect_err(|e| dev_err!(parent, "cannot register /dev/{}: {:?}\n", &**name, e))
+                to_result(bindings::misc_register(slot)).inspect_err(|e| {
+                    dev_err!(parent, "cannot register /dev/{}: {:?}\n", &**name, e)
+                })
             }),
         }? Error)
     }
