@@ -4,6 +4,7 @@
 #   make demo [SOC=ast2500]                       build all, boot the AST2600 (or AST2500), serve ipmitool
 #   make test                                     the whole test suite
 #   make compare                                  upstream's C driver beside ours (scripts/compare.sh)
+#   make patches                                  the driver as a patch series for the kernel tree, checked
 
 KDIR ?= $(shell bash scripts/kdir.sh)
 # Build products go to the cache, never into the repository (a module built in the source
@@ -30,7 +31,7 @@ demo:
 test:
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL bash scripts/test.sh
 
-.PHONY: all modules clippy clean demo test bench faults compare
+.PHONY: all modules clippy clean demo test bench faults compare patches
 
 bench:
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL bash scripts/bench.sh
@@ -40,3 +41,6 @@ faults:
 
 compare:
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL bash scripts/compare.sh
+
+patches:
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL bash scripts/patches.sh
