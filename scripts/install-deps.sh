@@ -17,7 +17,9 @@ install_packages() {
 	# linux-libc-dev-armhf-cross, arm-linux-gnueabihf-gcc falls back to the host's
 	# /usr/include and fails on <asm/types.h> (scripts/check-uapi.sh).
 	# g++: libfuzzer-sys (cargo fuzz, scripts/fuzz.sh) compiles libFuzzer's C++.
+	# python3-venv: dtschema's venv; perl (not only perl-base): checkpatch.pl (patches.sh).
 	pkgs=(make gcc g++ flex bison bc libssl-dev libelf-dev cpio kmod xz-utils python3
+	      python3-venv perl
 	      gcc-arm-linux-gnueabihf binutils-arm-linux-gnueabihf
 	      libc6-dev-armhf-cross linux-libc-dev-armhf-cross linux-libc-dev-armel-cross
 	      gcc-arm-linux-gnueabi binutils-arm-linux-gnueabi libc6-dev-armel-cross
