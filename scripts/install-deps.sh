@@ -17,9 +17,11 @@ install_packages() {
 	# linux-libc-dev-armhf-cross, arm-linux-gnueabihf-gcc falls back to the host's
 	# /usr/include and fails on <asm/types.h> (scripts/check-uapi.sh).
 	# g++: libfuzzer-sys (cargo fuzz, scripts/fuzz.sh) compiles libFuzzer's C++.
-	# python3-venv: dtschema's venv; perl (not only perl-base): checkpatch.pl (patches.sh).
+	# python3-venv: dtschema's venv; python3-dev: pylibfdt, which dtschema needs, has no
+	# wheel for every Python and builds against <Python.h>; perl (not only perl-base):
+	# checkpatch.pl (patches.sh).
 	pkgs=(make gcc g++ flex bison bc libssl-dev libelf-dev cpio kmod xz-utils python3
-	      python3-venv perl
+	      python3-venv python3-dev perl
 	      gcc-arm-linux-gnueabihf binutils-arm-linux-gnueabihf
 	      libc6-dev-armhf-cross linux-libc-dev-armhf-cross linux-libc-dev-armel-cross
 	      gcc-arm-linux-gnueabi binutils-arm-linux-gnueabi libc6-dev-armel-cross
