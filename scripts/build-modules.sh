@@ -21,8 +21,5 @@ mk M="$REPO/tests/vm/ssif_link" MO="$OUT/link"
 
 for soc in $SOCS; do
 	stage "dtb: dts/aspeed-$soc-evb-ssif.dts"
-	cpp -nostdinc -undef -x assembler-with-cpp -D__DTS__ \
-		-I "$SRC/arch/arm/boot/dts/aspeed" -I "$SRC/scripts/dtc/include-prefixes" -I "$SRC/include" \
-		"$REPO/dts/aspeed-$soc-evb-ssif.dts" |
-		"$KB/scripts/dtc/dtc" -q -I dts -O dtb -o "$(soc_dtb "$soc")" -
+	build_dtb "$soc" "$SRC" "$KB/scripts/dtc/dtc" "$(soc_dtb "$soc")"
 done

@@ -50,6 +50,14 @@ soc_dtb() {
 	echo "$OUT_DIR/ssif-bmc-${1:-$SOC}.dtb"
 }
 
+# build_dtb SOC KSRC DTC OUT: our dts/aspeed-SOC-evb-ssif.dts, preprocessed against the
+# kernel source KSRC and compiled with that tree's dtc, to OUT.
+build_dtb() {
+	cpp -nostdinc -undef -x assembler-with-cpp -D__DTS__ \
+		-I "$2/arch/arm/boot/dts/aspeed" -I "$2/scripts/dtc/include-prefixes" -I "$2/include" \
+		"$REPO/dts/aspeed-$1-evb-ssif.dts" | "$3" -q -I dts -O dtb -o "$4" -
+}
+
 # soc_stock_dtb [SOC]: the kernel's own EVB device tree, without our node.
 soc_stock_dtb() {
 	echo "$(kbuild_dir)/arch/arm/boot/dts/aspeed/aspeed-${1:-$SOC}-evb.dtb"

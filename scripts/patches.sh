@@ -13,8 +13,11 @@
 # this repository's last commit).
 . "$(dirname "$0")/lib.sh"
 
-bash "$REPO/scripts/install-deps.sh" packages
-bash "$REPO/scripts/fetch-kernel.sh"
+# make test has installed the packages and fetched the kernel source already.
+if [ -z "${SSIF_NO_PREPARE:-}" ]; then
+	bash "$REPO/scripts/install-deps.sh" packages
+	bash "$REPO/scripts/fetch-kernel.sh"
+fi
 ver=$(cat "$(ksrc_dir)/.debian-version")
 deb=$(ls "$CACHE"/apt/archives/linux-source-"$KVER"_*.deb)
 TREE="$CACHE/patches/linux-$ver"
@@ -47,7 +50,7 @@ if [ ! -f "$TREE/.git/ssif-base" ]; then
 fi
 
 # dtschema and yamllint for the binding checks, ply and GitPython for checkpatch's spdxcheck.py.
-if [ ! -x "$VENV/bin/dt-validate" ] || [ ! -f "$VENV/.ssif-pkgs-2" ]; then
+if [ ! -f "$VENV/.ssif-pkgs-2" ]; then
 	stage "patches: dtschema, yamllint, ply, GitPython from PyPI (venv in the cache)"
 	python3 -m venv "$VENV"
 	"$VENV/bin/pip" install -q dtschema yamllint ply GitPython
@@ -202,9 +205,7 @@ fi
 stage "patches: our EVB device trees against the binding"
 for soc in $SOCS; do
 	dtb="$DTO/ssif-bmc-$soc.dtb"
-	cpp -nostdinc -undef -x assembler-with-cpp -D__DTS__ \
-		-I "$TREE/arch/arm/boot/dts/aspeed" -I "$TREE/scripts/dtc/include-prefixes" -I "$TREE/include" \
-		"$REPO/dts/aspeed-$soc-evb-ssif.dts" | "$DTO/scripts/dtc/dtc" -q -I dts -O dtb -o "$dtb" -
+	build_dtb "$soc" "$TREE" "$DTO/scripts/dtc/dtc" "$dtb"
 	if out=$(PATH="$VENV/bin:$PATH" dt-validate -s "$DTO/Documentation/devicetree/bindings/processed-schema.json" "$dtb" 2>&1) &&
 		[ -z "$out" ]; then
 		echo "dtbs_check: $soc: ok"
