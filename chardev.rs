@@ -58,7 +58,7 @@ pub(crate) trait FileHandler: Send + Sync + Sized + 'static {
     /// The attribute's value.
     fn attribute(&self) -> u32;
     /// Sets the attribute; on error it keeps its value.
-    fn set_attribute(&self, value: u32) -> Result;
+    fn set_attribute(this: ArcBorrow<'_, Self>, value: u32) -> Result;
 }
 
 /// A registered misc device serving a [`FileHandler`].
@@ -198,7 +198,7 @@ impl<T: FileHandler> PollMiscDevice<T> {
         // SAFETY: `buf` is NUL-terminated (sysfs guarantees it); `value` is valid for writes.
         // `kstrtouint` accepts one trailing newline and rejects everything else.
         let parsed = to_result(unsafe { bindings::kstrtouint(buf, 10, &mut value) });
-        match parsed.and_then(|()| this.handler.set_attribute(value)) {
+        match parsed.and_then(|()| T::set_attribute(this.handler.as_arc_borrow(), value)) {
             Ok(()) => count as isize,
             Err(e) => e.to_errno() as isize,
         }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! KUnit suite: drives the real target callback (`I2C_SLAVE_*` events in, errno and bytes
-//! out) into the shared state under its IRQ spinlock, with the real deadline timer. The first
+//! out) into the shared state under its IRQ spinlock, with the real response timer. The first
 //! nine cases port upstream's `ssif_bmc` KUnit cases and keep their names.
 
 #[kernel::macros::kunit_tests(ssif_bmc_rust)]
@@ -31,6 +31,13 @@ mod tests {
     struct Bus {
         shared: Arc<Shared>,
         target: FakeTarget,
+    }
+
+    impl Drop for Bus {
+        fn drop(&mut self) {
+            // As at unbind: stops the timer and releases the reference it holds.
+            self.shared.retire();
+        }
     }
 
     impl Bus {
@@ -409,14 +416,39 @@ mod tests {
         let bus = Bus::new(1000);
         assert_eq!(bus.shared.attribute(), 1000);
         for bad in [0, 60_001, u32::MAX] {
-            assert_eq!(bus.shared.set_attribute(bad), Err(EINVAL));
+            assert_eq!(
+                Shared::set_attribute(bus.shared.as_arc_borrow(), bad),
+                Err(EINVAL)
+            );
             assert_eq!(bus.shared.attribute(), 1000);
         }
-        assert_eq!(bus.shared.set_attribute(20), Ok(()));
+        assert_eq!(
+            Shared::set_attribute(bus.shared.as_arc_borrow(), 20),
+            Ok(())
+        );
         assert_eq!(bus.shared.attribute(), 20);
         bus.block_write(0x02, &[0x18, 0x01], false);
         fsleep(Delta::from_millis(300));
         // The new 20 ms deadline applied.
         assert_eq!(bus.shared.counters().timeouts, 1);
+    }
+
+    #[test]
+    fn shorter_timeout_applies_while_the_timer_waits_for_a_longer_one() {
+        // An answer leaves the timer queued for the old, long deadline: the next request's
+        // shorter one must still be kept. Wide margins, as above.
+        let bus = Bus::new(5000);
+        bus.block_write(0x02, &[0x18, 0x01], false);
+        taken(&bus).unwrap();
+        bus.answer(&[0x1c, 0x01, 0x00]);
+        bus.read(0x03, 4).unwrap();
+        assert_eq!(
+            Shared::set_attribute(bus.shared.as_arc_borrow(), 20),
+            Ok(())
+        );
+        bus.block_write(0x02, &[0x18, 0x02], false);
+        fsleep(Delta::from_millis(500));
+        assert_eq!(bus.shared.counters().timeouts, 1);
+        assert!(bus.read(0x03, 4).is_some());
     }
 }

@@ -7,9 +7,10 @@
 //! responses written there are served to the host's reads.
 //!
 //! - [`protocol`]: the SSIF state machine, pure `core` Rust, also tested on the host;
-//! - [`state`]: that machine under an IRQ-safe spinlock, shared by bus, timer and file;
-//! - [`target`], [`chardev`], [`deadline`]: the thin FFI glue (I2C target registration,
-//!   misc device with `poll`, `timer_list`).
+//! - [`state`]: that machine under the kernel crate's `SpinLockIrq`, shared by bus, file and the
+//!   response timer (the kernel crate's `hrtimer`);
+//! - [`target`], [`chardev`]: the thin FFI glue the kernel crate of 7.3 lacks (I2C target
+//!   registration, misc device with `poll`, a parent and an attribute).
 
 use kernel::{
     debugfs,
@@ -24,7 +25,6 @@ use kernel::{
 };
 
 mod chardev;
-mod deadline;
 #[cfg(CONFIG_SSIF_BMC_RUST_KUNIT_TEST)]
 mod kunit;
 // Private, so that only what the driver uses is compiled into the module (a `pub` module keeps
@@ -119,7 +119,7 @@ impl Drop for Retire {
 }
 
 /// A bound SSIF device. Fields are dropped in declaration order, the reverse of probe: no new
-/// opens (and the name free again), no debugfs, no bus events, then the deadline stops and
+/// opens (and the name free again), no debugfs, no bus events, then the timer stops and
 /// sleepers get `ENODEV`.
 #[pin_data]
 struct SsifBmc {

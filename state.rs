@@ -1,38 +1,78 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The state shared by the bus interrupt, the response deadline and the open file: the
-//! protocol core under an IRQ-safe spinlock, plus the wait queue readers and pollers sleep on.
+//! The state shared by the bus interrupt, the response timer and the open file: the protocol
+//! core under an IRQ-safe spinlock, plus the wait queue readers and pollers sleep on.
 //!
 //! It is reference-counted: the bound device, the target registration and every open file
 //! hold a reference, so unbinding while the file is open or a reader sleeps is safe. After
 //! [`Shared::retire`] every file operation fails with `ENODEV` and `poll` reports
 //! `EPOLLHUP | EPOLLERR`.
+//!
+//! The response deadline runs on one `hrtimer` (`kernel::time::hrtimer`), started through an
+//! `Arc<Shared>`, whose handle is kept in the locked state (see [`Timer`]):
+//! - A completing request only stores its deadline. It starts the timer only if the timer is
+//!   stopped: the handle of the previous start is then dropped first, which cancels nothing
+//!   and waits at most for a callback that has left the lock and is returning.
+//! - The callback follows the stored deadline: it drops the request if it is due, restarts
+//!   itself at the deadline if a later request moved it (`forward`), and stops otherwise. An
+//!   answer does not cancel the timer: the callback then finds no deadline.
+//! - The timer is therefore never later than the deadline it serves, nor than the deadline of
+//!   any request completing later under the same timeout. Lowering the timeout through sysfs
+//!   cancels it, outside the lock, in process context, and restarts it early enough.
+//! - [`Shared::retire`] cancels it for good and drops the handle, which releases the
+//!   reference the timer holds.
 
 use crate::{
     chardev::{poll_bits, FileHandler},
-    deadline::{ms_to_jiffies, Deadline, Expiry},
-    impl_has_deadline,
     protocol::{BusEvent, Counters, Effect, Message, Reply, RespondError, Ssif, USER_MSG_SIZE},
     target::TargetHandler,
 };
 use kernel::{
-    ffi::c_ulong,
     fs::File,
-    new_poll_condvar,
+    impl_has_hr_timer, new_poll_condvar,
     prelude::*,
     sync::{
         atomic::{ordering, Atomic},
         new_spinlock_irq,
         poll::{PollCondVar, PollTable},
-        Arc, SpinLockIrq,
+        Arc, ArcBorrow, SpinLockIrq,
+    },
+    time::{
+        hrtimer::{
+            AbsoluteMode, ArcHrTimerHandle, HrTimer, HrTimerCallback, HrTimerCallbackContext,
+            HrTimerPointer, HrTimerRestart,
+        },
+        Delta, Instant, Monotonic,
     },
     uaccess::{UserSliceReader, UserSliceWriter},
 };
 
+/// A point in time on the timer's clock.
+type Due = Instant<Monotonic>;
+
+/// What the response timer is doing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Timer {
+    /// Not queued, or its callback is returning without a restart: the next request starts it.
+    Stopped,
+    /// Queued, or its callback runs. It expires no later than the stored deadline, and no later
+    /// than the deadline of any request that completes under the current timeout.
+    Armed,
+    /// Being cancelled outside the lock, by whoever set this, who then restarts it if need be.
+    /// Also final, after [`Shared::retire`]. A completing request only stores its deadline.
+    Cancelling,
+}
+
 struct Inner {
     ssif: Ssif,
-    /// Expiry of the armed response deadline, to tell a stale timer callback from a real one.
-    deadline: Option<Expiry>,
+    /// When the request that awaits its answer is dropped.
+    deadline: Option<Due>,
+    timer: Timer,
+    /// The handle of the timer's last start. It holds a reference to the [`Shared`] it is part
+    /// of, released by [`Shared::retire`]; dropping it cancels the timer and waits for its
+    /// callback, so it is dropped only when the timer is [`Timer::Stopped`], or outside the
+    /// lock.
+    handle: Option<ArcHrTimerHandle<Shared>>,
     /// The device is unbound: no more requests will come.
     retired: bool,
     /// A `poll()` asked for `POLLOUT` and did not get it: the next `read()` that takes a
@@ -45,9 +85,8 @@ struct Inner {
 /// Shared state of one SSIF device.
 #[pin_data]
 pub(crate) struct Shared {
-    // Declared first: dropped (and shut down) before anything its callback uses.
     #[pin]
-    deadline: Deadline<Shared>,
+    timer: HrTimer<Shared>,
     #[pin]
     inner: SpinLockIrq<Inner>,
     /// Woken whenever something a sleeper waits for may have become true: a request to read
@@ -55,10 +94,9 @@ pub(crate) struct Shared {
     /// device gone. Not when it becomes false: nobody waits for that.
     #[pin]
     waiters: PollCondVar,
-    /// The response deadline, in milliseconds as set and in jiffies as armed. Changed through
-    /// sysfs at any time; read when a request completes, which arms the deadline.
+    /// The response timeout in milliseconds. Changed through sysfs at any time; read when a
+    /// request completes, which sets its deadline.
     timeout_ms: Atomic<u32>,
-    timeout: Atomic<c_ulong>,
     open: Atomic<bool>,
 }
 
@@ -70,7 +108,29 @@ pub(crate) fn timeout_valid(ms: u32) -> bool {
     (1..=TIMEOUT_MAX_MS).contains(&ms)
 }
 
-impl_has_deadline!(Shared, deadline, Shared::deadline_expired);
+impl_has_hr_timer! {
+    impl HasHrTimer<Self> for Shared {
+        mode: AbsoluteMode<Monotonic>, field: self.timer
+    }
+}
+
+impl HrTimerCallback for Shared {
+    type Pointer<'a> = Arc<Self>;
+
+    fn run(this: ArcBorrow<'_, Self>, mut ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
+        this.timer_expired(&mut ctx)
+    }
+}
+
+/// `ms` milliseconds from now.
+fn after_ms(ms: u32) -> Due {
+    Due::now() + Delta::from_millis(ms.into())
+}
+
+/// Whether `a` is before `b`. (`Instant<Monotonic>` has no `PartialOrd`: its clock has none.)
+fn before(a: Due, b: Due) -> bool {
+    (a - b).is_negative()
+}
 
 impl Shared {
     /// New state for a target at 7-bit `address` with a response deadline of `ms` milliseconds
@@ -81,27 +141,37 @@ impl Shared {
         }
         Arc::pin_init(
             pin_init!(Self {
-                deadline <- Deadline::new(),
+                timer <- HrTimer::new(),
                 inner <- new_spinlock_irq!(Inner {
                     ssif: Ssif::new(address),
                     deadline: None,
+                    timer: Timer::Stopped,
+                    handle: None,
                     retired: false,
                     out_waiter: false,
                 }, "ssif_bmc::Shared::inner"),
                 waiters <- new_poll_condvar!("ssif_bmc::Shared::waiters"),
                 timeout_ms: Atomic::new(ms),
-                timeout: Atomic::new(ms_to_jiffies(ms)),
                 open: Atomic::new(false),
             }),
             GFP_KERNEL,
         )
     }
 
-    /// The device is going away. Called after the target is unregistered: stops the deadline
-    /// for good and wakes every sleeper, which then sees `ENODEV`.
+    /// The device is going away. Called after the target is unregistered: stops the timer for
+    /// good (waiting for its callback), releases its reference, and wakes every sleeper, which
+    /// then sees `ENODEV`. A second call does nothing more.
+    ///
+    /// Not concurrent with [`FileHandler::set_attribute`]: the attribute is removed with the
+    /// misc device, which waits for a running `store`, before the device retires.
     pub(crate) fn retire(&self) {
-        self.deadline.shutdown();
-        self.inner.lock().retired = true;
+        let handle = {
+            let mut inner = self.inner.lock();
+            inner.retired = true;
+            inner.timer = Timer::Cancelling;
+            inner.handle.take()
+        };
+        drop(handle);
         self.waiters.notify_all();
     }
 
@@ -120,10 +190,9 @@ impl Shared {
             return Err(ENODEV);
         }
         match inner.ssif.respond(response) {
-            // The timer stays pending and its expiry finds nothing to do. Deleting it here
-            // would take the bus CPU's timer base lock from this CPU on every answer, and the
-            // next request would enqueue it again, where re-arming a pending timer is
-            // usually free (`mod_timer` with the same expiry or wheel bucket).
+            // The timer stays queued and its callback finds no deadline. Cancelling it here
+            // would take the timer base lock of the bus CPU on every answer, and the next
+            // request would have to start it again.
             Ok(()) => inner.deadline = None,
             Err(RespondError::Expired) => return Err(ETIMEDOUT),
             Err(RespondError::NoRequest | RespondError::Mismatch) => return Err(EINVAL),
@@ -142,33 +211,69 @@ impl Shared {
             .map(|(m, _)| m.clone())
     }
 
-    fn deadline_expired(&self) {
-        let mut inner = self.inner.lock();
-        match inner.deadline {
-            Some(expiry) if expiry.is_due() => inner.deadline = None,
-            // The request was answered (the timer is never deleted), or a new one re-armed
-            // the timer while this callback waited for the lock.
-            _ => return,
+    /// Sets the deadline of a request that has just completed, and starts the timer if it is
+    /// stopped.
+    fn set_deadline(this: ArcBorrow<'_, Self>, inner: &mut Inner) {
+        let due = after_ms(this.timeout_ms.load(ordering::Relaxed));
+        inner.deadline = Some(due);
+        if inner.timer == Timer::Stopped {
+            Self::start_timer(this, inner, due);
         }
-        let dropped = inner.ssif.expire();
+    }
+
+    /// Starts the stopped timer at `due`.
+    fn start_timer(this: ArcBorrow<'_, Self>, inner: &mut Inner, due: Due) {
+        // The previous start's callback has left the lock for good: this cancels nothing and
+        // waits, at most, for that callback to return.
+        drop(inner.handle.take());
+        inner.handle = Some(Arc::from(this).start(due));
+        inner.timer = Timer::Armed;
+    }
+
+    /// The timer callback, in hard interrupt context.
+    fn timer_expired(&self, ctx: &mut HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
+        let mut inner = self.inner.lock();
+        let now = Due::now();
+        let dropped = match inner.deadline {
+            // A request completed after the one the timer was started or moved for.
+            Some(due) if before(now, due) => {
+                if inner.timer == Timer::Armed {
+                    // `forward` adds whole intervals while the expiry is not after `now`: one
+                    // interval, from the expiry to the deadline, is the one this needs.
+                    let expires = self.timer.expires();
+                    ctx.forward(now, due - expires);
+                    return HrTimerRestart::Restart;
+                }
+                false
+            }
+            Some(_) => {
+                inner.deadline = None;
+                inner.ssif.expire()
+            }
+            // Answered in time.
+            None => false,
+        };
+        if inner.timer == Timer::Armed {
+            inner.timer = Timer::Stopped;
+        }
         drop(inner);
         if dropped {
             self.waiters.notify_all();
         }
+        HrTimerRestart::NoRestart
     }
 }
 
 impl TargetHandler for Shared {
     // Inlined into the bus callback, its only caller: one call fewer on every bus byte.
     #[inline(always)]
-    fn on_event(&self, event: BusEvent) -> Reply {
-        let mut inner = self.inner.lock();
+    fn on_event(this: ArcBorrow<'_, Self>, event: BusEvent) -> Reply {
+        let mut inner = this.inner.lock();
         let step = inner.ssif.on_bus(event);
         if step.effect == Effect::RequestReady {
-            let timeout = self.timeout.load(ordering::Relaxed);
-            inner.deadline = Some(self.deadline.arm(timeout));
+            Self::set_deadline(this, &mut inner);
             drop(inner);
-            self.waiters.notify_all();
+            this.waiters.notify_all();
         }
         step.reply
     }
@@ -275,15 +380,39 @@ impl FileHandler for Shared {
         self.timeout_ms.load(ordering::Relaxed)
     }
 
-    /// A new response deadline, for the requests that complete from now on.
-    fn set_attribute(&self, ms: u32) -> Result {
+    /// A new response timeout, for the requests that complete from now on.
+    fn set_attribute(this: ArcBorrow<'_, Self>, ms: u32) -> Result {
         if !timeout_valid(ms) {
             return Err(EINVAL);
         }
-        // Two stores, not one: a request completing in between arms the old deadline, as it
-        // would have a moment earlier.
-        self.timeout.store(ms_to_jiffies(ms), ordering::Relaxed);
-        self.timeout_ms.store(ms, ordering::Relaxed);
+        this.timeout_ms.store(ms, ordering::Relaxed);
+        // A shorter timeout may give the next request a deadline before the timer's expiry,
+        // where a request cannot move it (see `Timer::Armed`): cancel it, and restart it no
+        // later than any deadline from now on.
+        let limit = after_ms(ms);
+        let handle = {
+            let mut inner = this.inner.lock();
+            if inner.timer != Timer::Armed || !before(limit, this.timer.expires()) {
+                return Ok(());
+            }
+            inner.timer = Timer::Cancelling;
+            inner.handle.take()
+        };
+        // Without the lock: the callback may be waiting for it.
+        drop(handle);
+        let mut inner = this.inner.lock();
+        if inner.retired {
+            return Ok(());
+        }
+        inner.timer = Timer::Stopped;
+        if let Some(due) = inner.deadline {
+            // Its callback moves it to the deadline if that is later.
+            Self::start_timer(
+                this,
+                &mut inner,
+                if before(due, limit) { due } else { limit },
+            );
+        }
         Ok(())
     }
 }

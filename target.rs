@@ -20,14 +20,14 @@ use kernel::{
     prelude::*,
     sync::{
         atomic::{ordering, Atomic},
-        Arc,
+        Arc, ArcBorrow,
     },
 };
 
 /// Handles the target events of one client. Called in the bus driver's interrupt handler.
 pub(crate) trait TargetHandler: Send + Sync {
     /// One bus event; [`Reply::Nak`] makes the bus driver NAK where it can.
-    fn on_event(&self, event: BusEvent) -> Reply;
+    fn on_event(this: ArcBorrow<'_, Self>, event: BusEvent) -> Reply;
 }
 
 /// How many targets can be registered at once: a BMC serves one host per SSIF device, and few
@@ -266,9 +266,9 @@ unsafe fn target_callback<T: TargetHandler>(
     let Some(entry) = entry else {
         return EIO.to_errno();
     };
-    // SAFETY: Per the function's safety requirements the entry holds an `Arc<T>` that
-    // outlives this call.
-    let handler = unsafe { &*entry.handler.cast::<T>() };
+    // SAFETY: Per the function's safety requirements the entry holds an `Arc<T>` (from
+    // `Arc::into_raw`) that outlives this call, and is not released while it runs.
+    let handler = unsafe { ArcBorrow::from_raw(entry.handler.cast::<T>()) };
     let event = match event {
         bindings::i2c_slave_event_I2C_SLAVE_WRITE_REQUESTED => BusEvent::WriteRequested,
         // Only WRITE_RECEIVED carries a byte: for the other events the bus driver may leave
@@ -283,7 +283,7 @@ unsafe fn target_callback<T: TargetHandler>(
         bindings::i2c_slave_event_I2C_SLAVE_STOP => BusEvent::Stop,
         _ => return 0,
     };
-    match handler.on_event(event) {
+    match T::on_event(handler, event) {
         Reply::Ack => 0,
         Reply::Nak => EBUSY.to_errno(),
         Reply::Byte(byte) => {

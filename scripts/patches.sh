@@ -92,7 +92,7 @@ EOF
 
 # 2/2: the driver, its ABI documentation and MAINTAINERS entry.
 mkdir -p "$ipmi/ssif_bmc_rust"
-cp "$REPO"/{ssif_bmc,protocol,state,target,chardev,deadline,kunit}.rs "$ipmi/ssif_bmc_rust/"
+cp "$REPO"/{ssif_bmc,protocol,state,target,chardev,kunit}.rs "$ipmi/ssif_bmc_rust/"
 cat >"$ipmi/ssif_bmc_rust/Makefile" <<'EOF'
 # SPDX-License-Identifier: GPL-2.0
 obj-$(CONFIG_SSIF_BMC_RUST) += ssif_bmc.o
