@@ -156,11 +156,11 @@ step "patch series: git am, checkpatch --strict, dt_binding_check, dtbs_check" e
 step "host: protocol core (cargo test)" bash -c "cd '$REPO/protocol-tests' && cargo test --tests 2>&1"
 step "host: tools (cargo test)" bash -c "cd '$REPO/tools' && cargo test --tests 2>&1"
 step "host: fuzz the protocol core (20 s)" bash "$S/fuzz.sh" 20
-# KUnit as kernel developers run it: kunit.py builds the test kernel's configuration with
-# our driver built in (on a copy of the test kernel's build, docs/commands.md) and boots
-# it on each EVB. Alone: its build takes both cores, and the lanes
-# below are timing-sensitive (500 ms deadlines).
-step "kunit.py run: ${SOCS// /, } (our suite built in, the kernel's Rust suites)" bash "$REPO/tests/kunit/kunit.sh"
+# KUnit as kernel developers run it, on the tree the patch series made above: kunit.py
+# builds it with W=1, the test kernel's configuration and our driver built in
+# (docs/commands.md), and boots it on each EVB. Alone: its build takes both cores, and the
+# lanes below are timing-sensitive (500 ms deadlines).
+step "kunit.py run on the patched tree, W=1: ${SOCS// /, } (our suite built in, the kernel's Rust suites)" bash "$REPO/tests/kunit/kunit.sh"
 
 # The VM boots, two at a time: the guests spend much of their time waiting on the bus or
 # the deadline, so two side by side finish sooner than one after the other. Longest first

@@ -16,8 +16,7 @@ from qemu_config import QemuArchParams
 # machine and -no-reboot turns that into QEMU's exit. Both EVBs' consoles are UART5
 # (ttyS4), so the 8250 driver needs at least five ports. Our suite's options (the
 # in-tree driver) are in tests/kunit/in-tree.kunitconfig, not here. SMP as on the
-# AST2600 and in the test kernel (with SMP_ON_UP it boots on the AST2500 too); our
-# lock backend calls _raw_spin_lock_irqsave(), which a !SMP kernel only has as a macro.
+# AST2600 and in the test kernel (with SMP_ON_UP it boots on the AST2500 too).
 KCONFIG = '''
 CONFIG_SMP=y
 CONFIG_ARCH_MULTI_V6=y
