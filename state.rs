@@ -230,7 +230,7 @@ impl Shared {
         inner.timer = Timer::Armed;
     }
 
-    /// The timer callback, in hard interrupt context.
+    /// The timer callback, in hard interrupt context (a softirq on PREEMPT_RT).
     fn timer_expired(&self, ctx: &mut HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
         let mut inner = self.inner.lock();
         let now = Due::now();
