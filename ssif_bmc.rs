@@ -42,23 +42,45 @@ use target::TargetRegistration;
 /// The misc device name ssifbridged opens by default.
 const DEFAULT_NAME: &CStr = c"ipmi-ssif-host";
 
-/// Whether a bound device has the name [`DEFAULT_NAME`].
+/// The device-tree compatible the driver binds to.
+const COMPATIBLE: &CStr = c"ssif-bmc";
+
+/// Whether a device without a device-tree node has the name [`DEFAULT_NAME`].
 static DEFAULT_NAME_TAKEN: Atomic<bool> = Atomic::new(false);
 
-/// The misc device name of a bound device. The first to bind gets [`DEFAULT_NAME`]; while it
-/// has it, each other one is named after its I2C device: `ipmi-ssif-host-<bus>-<address>`, e.g.
-/// `ipmi-ssif-host-5-1010` for `/sys/bus/i2c/devices/5-1010`.
+/// The misc device name of a bound device, by a rule that does not depend on the order in
+/// which devices bind:
+/// - [`DEFAULT_NAME`] for the device of the first available `ssif-bmc` node of the device
+///   tree, in tree order, whether or not it is bound: a one-host BMC's only node, or the first
+///   of several;
+/// - `ipmi-ssif-host-<bus>-<address>` for each other device, after its I2C device, e.g.
+///   `ipmi-ssif-host-5-1010` for `/sys/bus/i2c/devices/5-1010`;
+/// - with no available `ssif-bmc` node at all (every device instantiated by I2C id, e.g.
+///   through `new_device`), [`DEFAULT_NAME`] for the first to bind, while it is bound.
 struct MiscName {
     default: bool,
+    /// Holds [`DEFAULT_NAME_TAKEN`].
+    taken: bool,
 }
 
 impl MiscName {
-    fn claim() -> Self {
-        // `Acquire`: the previous holder's device is gone.
-        let default = DEFAULT_NAME_TAKEN
-            .cmpxchg(false, true, ordering::Acquire)
-            .is_ok();
-        Self { default }
+    fn claim(client: &i2c::I2cClient<Core<'_>>) -> Self {
+        match target::client_is_first_of_compatible(client, COMPATIBLE) {
+            Some(default) => Self {
+                default,
+                taken: false,
+            },
+            None => {
+                // `Acquire`: the previous holder's device is gone.
+                let taken = DEFAULT_NAME_TAKEN
+                    .cmpxchg(false, true, ordering::Acquire)
+                    .is_ok();
+                Self {
+                    default: taken,
+                    taken,
+                }
+            }
+        }
     }
 
     fn name(&self, client: &i2c::I2cClient<Core<'_>>) -> Result<CString> {
@@ -73,7 +95,7 @@ impl MiscName {
 
 impl Drop for MiscName {
     fn drop(&mut self) {
-        if self.default {
+        if self.taken {
             // `Release`: our misc device is deregistered (field order of `SsifBmc`).
             DEFAULT_NAME_TAKEN.store(false, ordering::Release);
         }
@@ -89,7 +111,7 @@ kernel::i2c_device_table!(
 kernel::of_device_table!(
     OF_TABLE,
     <SsifBmcDriver as i2c::Driver>::IdInfo,
-    [(of::DeviceId::new(c"ssif-bmc"), ())]
+    [(of::DeviceId::new(COMPATIBLE), ())]
 );
 
 struct SsifBmcDriver;
@@ -185,7 +207,7 @@ impl i2c::Driver for SsifBmcDriver {
             // Everything the callbacks use exists before the first callback can run; the misc
             // device, the way in for user space, comes last.
             let (shared, debugfs_name) = Self::shared(client)?;
-            let misc_name = MiscName::claim();
+            let misc_name = MiscName::claim(client);
             let name = misc_name.name(client)?;
             let retire = Retire(shared.clone());
             let target = TargetRegistration::new(client, shared.clone()).inspect_err(|e| {

@@ -98,6 +98,36 @@ pub(crate) fn client_name<'a>(client: &'a I2cClient<Core<'_>>) -> &'a CStr {
     unsafe { CStr::from_char_ptr(bindings::dev_name(&raw const (*raw).dev)) }
 }
 
+/// Whether `client`'s device-tree node is the first available node compatible with
+/// `compatible`, in tree order: `None` if no available node is compatible with it, else
+/// `Some(false)` for every other client, one without a node included.
+pub(crate) fn client_is_first_of_compatible(
+    client: &I2cClient<Core<'_>>,
+    compatible: &CStr,
+) -> Option<bool> {
+    let raw = raw_client(client);
+    // SAFETY: `raw` is a valid client for the duration of the borrow.
+    let ours = unsafe { (*raw).dev.of_node }.cast_const();
+    let mut first: *const bindings::device_node = ptr::null();
+    let mut node = ptr::null_mut();
+    loop {
+        // SAFETY: `node` is null (start at the root) or the node the previous call returned,
+        // whose reference this call drops; `compatible` is NUL-terminated.
+        node = unsafe {
+            bindings::of_find_compatible_node(node, ptr::null(), compatible.as_char_ptr())
+        };
+        if node.is_null() {
+            break;
+        }
+        // SAFETY: `node` is a valid node, and referenced until the next call.
+        if first.is_null() && unsafe { bindings::of_device_is_available(node) } {
+            first = node.cast_const();
+        }
+    }
+    // Walked to the end, so every reference taken has been dropped; `first` is only compared.
+    (!first.is_null()).then(|| ptr::eq(first, ours))
+}
+
 /// A registered I2C target; unregisters when dropped.
 ///
 /// # Invariants

@@ -3,6 +3,13 @@
 
 use std::ffi::CString;
 
+/// The device the tools open unless told otherwise: `$SSIF_DEVICE`, or `/dev/ipmi-ssif-host`,
+/// the name of the only device of a one-host BMC (the VM scenarios set `SSIF_DEVICE` to the
+/// device they serve).
+pub fn default_path() -> String {
+    std::env::var("SSIF_DEVICE").unwrap_or_else(|_| "/dev/ipmi-ssif-host".into())
+}
+
 /// An open file of the misc device. Errors are `errno` values.
 pub struct Dev(libc::c_int);
 
@@ -31,9 +38,9 @@ impl Dev {
         }
     }
 
-    /// Opens `/dev/ipmi-ssif-host` with `O_RDWR | flags`.
+    /// Opens the [`default_path`] with `O_RDWR | flags`.
     pub fn open(flags: libc::c_int) -> Result<Dev, i32> {
-        Self::open_path("/dev/ipmi-ssif-host", flags)
+        Self::open_path(&default_path(), flags)
     }
 
     /// One `read()` of up to `len` bytes.

@@ -281,12 +281,15 @@ run_driver() {
 	# Ours at its default response deadline (500 ms, as upstream's fixed one): chassis
 	# status and control take 1 s (lib-bmcsim.sh), so the driver answers them 0xC3.
 	check "bmcsim_${pre}_loaded" load_driver $drv
-	# The device tree's ssif-bmc node probed on bus 4: the link device takes its place.
+	# The device tree's ssif-bmc node probed on bus 4: unbound, so that the C driver (one
+	# misc device, always /dev/ipmi-ssif-host) can serve the link device. Ours names the link
+	# device after its I2C device, ipmi-ssif-host-<bus>-1010: the node keeps the default name.
 	echo 4-1010 >/sys/bus/i2c/drivers/ipmi-ssif-host/unbind
 	echo ipmi-ssif-host 0x1010 >/sys/bus/i2c/devices/i2c-$BMC_BUS/new_device
-	check "bmcsim_${pre}_link_device" wait_for /dev/ipmi-ssif-host
+	check "bmcsim_${pre}_link_device" use_device $BMC_BUS-1010
+	echo "bmcsim: $pre: serving $SSIF_DEVICE"
 	[ "$drv" = rust ] && check "bmcsim_${pre}_deadline_default_500ms" \
-		[ "$(cat /sys/class/misc/ipmi-ssif-host/response_timeout_ms)" = 500 ]
+		[ "$(cat $SSIF_MISC/response_timeout_ms)" = 500 ]
 	case $FRONT in ssifbridged) fname=ssifbridged ;; *) fname=bridge ;; esac
 	check "bmcsim_${pre}_${fname}_serving_and_connected" front_start
 	check "bmcsim_${pre}_host_ipmi0" host_up

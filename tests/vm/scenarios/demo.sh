@@ -15,17 +15,19 @@ check misc_device wait_for /dev/ipmi-ssif-host
 echo "demo: $(ls -l /dev/ipmi-ssif-host)"
 echo "demo: bound: $(ls /sys/bus/i2c/drivers/ipmi-ssif-host | grep -- -1010) ($(cat /sys/bus/i2c/devices/4-1010/of_node/compatible))"
 echo 4-1010 > /sys/bus/i2c/drivers/ipmi-ssif-host/unbind
+echo "demo: unbound 4-1010; its node keeps the name /dev/ipmi-ssif-host, so another device is named after its I2C device"
 
 step "2. wire a software SMBus link (host master <-> BMC target); a real BMC behind our driver"
 # OpenIPMI's BMC simulator (tests/vm/ipmi-sim), reached two ways: behind
-# /dev/ipmi-ssif-host through OpenBMC's ssifbridged (unchanged) on a system bus, which
+# the link device's misc device through OpenBMC's ssifbridged (unchanged) on a system bus, which
 # calls ssif-ipmid (a stand-in for ipmid that forwards to the simulator); and over LAN.
 net_up
 check ipmi_sim_up sim_start first
 link_up
-check link_misc_device test -e /dev/ipmi-ssif-host
-echo "demo: response deadline of the link's device: $(cat /sys/class/misc/ipmi-ssif-host/response_timeout_ms) ms"
-check link_device_default_deadline_500ms [ "$(cat /sys/class/misc/ipmi-ssif-host/response_timeout_ms)" = 500 ]
+check link_misc_device_named_after_its_i2c_device [ "$SSIF_DEVICE" = /dev/ipmi-ssif-host-$BMC_BUS-1010 ]
+echo "demo: the link's device: $(ls -l $SSIF_DEVICE)"
+echo "demo: response deadline of the link's device: $(cat $SSIF_MISC/response_timeout_ms) ms"
+check link_device_default_deadline_500ms [ "$(cat $SSIF_MISC/response_timeout_ms)" = 500 ]
 check dbus_system_bus_up bus_start
 check ssif_ipmid_serving_and_connected ipmid_start
 check ssifbridged_serving ssifbridged_start

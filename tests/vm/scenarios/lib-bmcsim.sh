@@ -74,7 +74,8 @@ sim_stop() {
 	wait "$SIM" 2>/dev/null
 }
 
-# bridge_start [options]: ssif-bridge on /dev/ipmi-ssif-host; waits until it serves the
+# bridge_start [options]: ssif-bridge on $SSIF_DEVICE (lib.sh, use_device; default
+# /dev/ipmi-ssif-host); waits until it serves the
 # device and is connected to the simulator. Sets BRIDGE.
 bridge_start() {
 	: >"$BRIDGE_LOG"
@@ -133,12 +134,13 @@ ipmid_stop() {
 	wait "$IPMID" 2>/dev/null
 }
 
-# ssifbridged_start: OpenBMC's ssifbridged, unchanged, on /dev/ipmi-ssif-host; waits until
+# ssifbridged_start: OpenBMC's ssifbridged, unchanged, on $SSIF_DEVICE (lib.sh, use_device;
+# default /dev/ipmi-ssif-host, which is also ssifbridged's own default); waits until
 # it owns its bus name (it has opened the device by then). It logs to journald only, so
 # its log holds what the dynamic loader or a crash prints, nothing else. Sets SSIFBRIDGED.
 ssifbridged_start() {
 	: >"$SSIFBRIDGED_LOG"
-	ssifbridged -d /dev/ipmi-ssif-host "$@" >>"$SSIFBRIDGED_LOG" 2>&1 &
+	ssifbridged -d "${SSIF_DEVICE:-/dev/ipmi-ssif-host}" "$@" >>"$SSIFBRIDGED_LOG" 2>&1 &
 	SSIFBRIDGED=$!
 	sb_n=0
 	while ! has_owner xyz.openbmc_project.Ipmi.Channel.ipmi_ssif && kill -0 $SSIFBRIDGED 2>/dev/null && [ $sb_n -lt 100 ]; do

@@ -197,15 +197,36 @@ link_like_aspeed() {
 		}' /tmp/link.trace
 }
 
+# misc_of I2CDEV: waits (up to 5 s) until the I2C device (e.g. 5-1010) has its misc device,
+# then prints its name. Ours names it by a rule of its own (README, Kconfig): the device of
+# the device tree's ssif-bmc node is ipmi-ssif-host, the others ipmi-ssif-host-<bus>-<address>
+# while that node exists.
+misc_of() {
+	mo_n=0
+	while [ -z "$(ls /sys/bus/i2c/devices/$1/misc 2>/dev/null)" ] && [ $mo_n -lt 250 ]; do
+		sleep 0.02
+		mo_n=$((mo_n + 1))
+	done
+	mo=$(ls /sys/bus/i2c/devices/$1/misc 2>/dev/null | head -n1)
+	[ -n "$mo" ] && wait_for /dev/$mo && echo "$mo"
+}
+
+# use_device I2CDEV: the misc device of that I2C device becomes the one the tools open
+# (SSIF_DEVICE, read by ssif-responder, ssif-vmtest and ssif-bridge; ssifbridged_start
+# passes it with -d); SSIF_MISC is its /sys/class/misc directory.
+use_device() {
+	ud=$(misc_of "$1") || return 1
+	export SSIF_DEVICE=/dev/$ud SSIF_MISC=/sys/class/misc/$ud
+}
+
 # Bring our driver up on the software link with the responder serving it.
-# Sets HOST_BUS and BMC_BUS.
+# Sets HOST_BUS and BMC_BUS, and SSIF_DEVICE to the link device's misc device.
 link_up() {
 	load_link || return 1
 	echo "link: $(cd /sys/module/ssif_link/parameters && for p in hardirq bus_khz garbage links; do printf '%s=%s ' $p "$(cat $p)"; done)"
 	BMC_BUS=$(bus_of ssif-link-bmc) && HOST_BUS=$(bus_of ssif-link-host) || return 1
 	echo ipmi-ssif-host 0x1010 > /sys/bus/i2c/devices/i2c-$BMC_BUS/new_device
-	wait_for /dev/ipmi-ssif-host || return 1
-	return 0
+	use_device $BMC_BUS-1010
 }
 
 # Which ssif_bmc is loaded: rust, c or none. Both modules are named ssif_bmc and both

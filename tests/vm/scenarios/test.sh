@@ -31,15 +31,17 @@ wait_for /dev/ipmi-ssif-host
 echo 4-1010 > /sys/bus/i2c/drivers/ipmi-ssif-host/unbind
 check dt_device_unbinds sh -c '[ ! -e /dev/ipmi-ssif-host ]'
 link_up
-check link_device_probes_by_i2c_id test -e /dev/ipmi-ssif-host
+# The device tree's ssif-bmc node keeps the default name, bound or not.
+check link_device_named_after_its_i2c_device sh -c '
+	[ "$SSIF_DEVICE" = /dev/ipmi-ssif-host-'$BMC_BUS'-1010 ] && [ -c "$SSIF_DEVICE" ] && [ ! -e /dev/ipmi-ssif-host ]'
 echo 4-1010 > /sys/bus/i2c/drivers/ipmi-ssif-host/bind
-check second_device_gets_its_own_misc_device wait_for /dev/ipmi-ssif-host-4-1010
+check dt_device_gets_the_default_name wait_for /dev/ipmi-ssif-host
 check each_misc_device_names_its_i2c_device sh -c '
-	[ "$(basename "$(readlink /sys/class/misc/ipmi-ssif-host-4-1010/device)")" = 4-1010 ] &&
-	[ "$(basename "$(readlink /sys/class/misc/ipmi-ssif-host/device)")" = '$BMC_BUS'-1010 ]'
+	[ "$(basename "$(readlink /sys/class/misc/ipmi-ssif-host/device)")" = 4-1010 ] &&
+	[ "$(basename "$(readlink $SSIF_MISC/device)")" = '$BMC_BUS'-1010 ]'
 echo 4-1010 > /sys/bus/i2c/drivers/ipmi-ssif-host/unbind
-check second_device_name_freed_on_unbind sh -c '[ ! -e /dev/ipmi-ssif-host-4-1010 ] && [ -e /dev/ipmi-ssif-host ]'
-TMO=/sys/class/misc/ipmi-ssif-host/response_timeout_ms
+check default_name_freed_on_unbind sh -c '[ ! -e /dev/ipmi-ssif-host ] && [ -c "$SSIF_DEVICE" ]'
+TMO=$SSIF_MISC/response_timeout_ms
 check timeout_attribute_defaults_to_module_parameter sh -c '[ "$(cat '$TMO')" = 500 ]'
 for bad in 0 60001 4294967296 abc -5 ""; do
 	check "timeout_attribute_rejects_${bad:-empty}_with_einval" sh -c '
@@ -86,7 +88,7 @@ ipmitool -I open raw 0x06 0x01 > /tmp/c3.out 2>&1
 cat /tmp/c3.out
 check unanswered_request_gets_c3_through_ipmi_ssif grep -q 'rsp=0xc3' /tmp/c3.out
 # A reader that takes the request and never answers: the same.
-(exec 3<>/dev/ipmi-ssif-host; cat <&3 > /dev/null) &
+(exec 3<>$SSIF_DEVICE; cat <&3 > /dev/null) &
 reader=$!
 ipmitool -I open raw 0x06 0x01 > /tmp/c3.out 2>&1
 kill $reader; wait $reader 2>/dev/null
@@ -108,24 +110,24 @@ echo "$BMC_BUS-1010" > /sys/bus/i2c/drivers/ipmi-ssif-host/unbind
 sleep 0.5
 check poller_woken_by_unbind_with_hup grep -q "device gone" /tmp/responder.log
 echo "$BMC_BUS-1010" > /sys/bus/i2c/drivers/ipmi-ssif-host/bind
-wait_for /dev/ipmi-ssif-host
+wait_for $SSIF_DEVICE
 sleep 0.5
-check responder_reopens_after_rebind sh -c 'grep -c "serving /dev/ipmi-ssif-host" /tmp/responder.log | grep -q 1'
+check responder_reopens_after_rebind sh -c 'grep -c "serving $SSIF_DEVICE" /tmp/responder.log | grep -q 1'
 check served_after_rebind ssif-vmtest "$HOST_BUS" "$(counters_file "$BMC_BUS")"
 kill $RESPONDER; wait $RESPONDER 2>/dev/null
 # A reader blocked in read() when the device is unbound gets ENODEV.
-(dd if=/dev/ipmi-ssif-host of=/dev/null bs=258 count=1 2>/tmp/dd.err; echo "dd rc=$?" > /tmp/dd.rc) &
+(dd if=$SSIF_DEVICE of=/dev/null bs=258 count=1 2>/tmp/dd.err; echo "dd rc=$?" > /tmp/dd.rc) &
 sleep 0.5
 echo "$BMC_BUS-1010" > /sys/bus/i2c/drivers/ipmi-ssif-host/unbind
 sleep 0.5
 check blocked_reader_woken_by_unbind grep -q "dd rc=1" /tmp/dd.rc
 check blocked_reader_gets_enodev grep -q "No such device" /tmp/dd.err
-check unbind_removes_misc_device sh -c '[ ! -e /dev/ipmi-ssif-host ]'
+check unbind_removes_misc_device sh -c '[ ! -e "$SSIF_DEVICE" ]'
 echo "$BMC_BUS-1010" > /sys/bus/i2c/drivers/ipmi-ssif-host/bind 2>/dev/null || echo ipmi-ssif-host 0x1010 > /sys/bus/i2c/devices/i2c-$BMC_BUS/new_device
-check rebind_recreates_misc_device wait_for /dev/ipmi-ssif-host
+check rebind_recreates_misc_device wait_for $SSIF_DEVICE
 # Unbind with the file open, then use the stale file descriptor.
 check unbind_with_file_open sh -c '
-	exec 3<>/dev/ipmi-ssif-host
+	exec 3<>"$SSIF_DEVICE"
 	echo '$BMC_BUS'-1010 > /sys/bus/i2c/drivers/ipmi-ssif-host/unbind
 	! cat <&3 2>/dev/null'
 check rmmod_after_unbind rmmod ssif_bmc
@@ -136,16 +138,37 @@ rmmod ssif_link
 load_link links=2
 insmod $MOD/ssif_bmc_rs.ko
 wait_for /dev/ipmi-ssif-host
-# The DT device took the default name: free it, so the first link device gets it.
-echo 4-1010 > /sys/bus/i2c/drivers/ipmi-ssif-host/unbind
 B0=$(bus_of ssif-link-bmc) H0=$(bus_of ssif-link-host)
 B1=$(bus_of ssif-link-bmc-1) H1=$(bus_of ssif-link-host-1)
 echo ipmi-ssif-host 0x1010 > /sys/bus/i2c/devices/i2c-$B0/new_device
 echo ipmi-ssif-host 0x1010 > /sys/bus/i2c/devices/i2c-$B1/new_device
-check first_link_device_gets_the_default_name wait_for /dev/ipmi-ssif-host
-check second_link_device_named_after_its_i2c_device wait_for /dev/ipmi-ssif-host-$B1-1010
+n0=$(misc_of $B0-1010) n1=$(misc_of $B1-1010)
+check link_devices_named_after_their_i2c_devices \
+	test "$n0 $n1" = "ipmi-ssif-host-$B0-1010 ipmi-ssif-host-$B1-1010"
+# names: each misc device and its I2C device, sorted, on one line.
+names() {
+	for nm in /sys/class/misc/ipmi-ssif-host*; do
+		echo "${nm##*/}=$(basename "$(readlink "$nm/device")")"
+	done | sort | tr '\n' ' '
+}
+want=$(printf '%s\n' ipmi-ssif-host=4-1010 ipmi-ssif-host-$B0-1010=$B0-1010 ipmi-ssif-host-$B1-1010=$B1-1010 |
+	sort | tr '\n' ' ')
+echo "misc devices: $(names)"
+check three_devices_three_names test "$(names)" = "$want"
+# The order that moved upstream's (and our first-come) default name to another host: unbind
+# A, unbind and rebind B, rebind A. Each device must keep its name.
+echo 4-1010 > /sys/bus/i2c/drivers/ipmi-ssif-host/unbind
+echo $B0-1010 > /sys/bus/i2c/drivers/ipmi-ssif-host/unbind
+echo $B0-1010 > /sys/bus/i2c/drivers/ipmi-ssif-host/bind
+misc_of $B0-1010 >/dev/null
+check rebound_device_keeps_its_name_while_the_default_is_free sh -c '
+	[ ! -e /dev/ipmi-ssif-host ] && [ -c /dev/ipmi-ssif-host-'$B0'-1010 ]'
+echo 4-1010 > /sys/bus/i2c/drivers/ipmi-ssif-host/bind
+wait_for /dev/ipmi-ssif-host
+echo "misc devices after unbind A, unbind+rebind B, rebind A: $(names)"
+check names_do_not_depend_on_bind_order test "$(names)" = "$want"
 : > /tmp/responder.log
-ssif-responder --device /dev/ipmi-ssif-host 2>>/tmp/responder.log &
+ssif-responder --device /dev/ipmi-ssif-host-$B0-1010 2>>/tmp/responder.log &
 R0=$!
 ssif-responder --device /dev/ipmi-ssif-host-$B1-1010 2>>/tmp/responder.log &
 R1=$!

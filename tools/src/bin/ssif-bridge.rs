@@ -92,7 +92,7 @@ fn options() -> Options {
         }
     };
     Options {
-        device: opt("--device").unwrap_or_else(|| "/dev/ipmi-ssif-host".into()),
+        device: opt("--device").unwrap_or_else(ssif_tools::dev::default_path),
         connect: opt("--connect").unwrap_or_else(|| "127.0.0.1:9002".into()),
         policy,
         deadline: ms("--deadline-ms", bridged::OWN_TIMEOUT.as_millis() as u64),

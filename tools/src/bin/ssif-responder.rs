@@ -43,7 +43,7 @@ fn open(path: &str) -> io::Result<libc::c_int> {
 fn main() {
     let args = ssif_tools::args::Args::from_env();
     let opt = |name: &str| args.opt(name);
-    let device = opt("--device").unwrap_or_else(|| "/dev/ipmi-ssif-host".into());
+    let device = opt("--device").unwrap_or_else(ssif_tools::dev::default_path);
     let delay = Duration::from_millis(opt("--delay-ms").and_then(|v| v.parse().ok()).unwrap_or(0));
     let verbose = args.flag("-v");
     let retry = Duration::from_millis(
