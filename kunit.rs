@@ -451,4 +451,29 @@ mod tests {
         assert_eq!(bus.shared.counters().timeouts, 1);
         assert!(bus.read(0x03, 4).is_some());
     }
+
+    #[test]
+    fn shorter_timeout_holds_after_the_timer_followed_an_older_deadline() {
+        // A request pending under the old, long timeout: the timer, restarted early for the new
+        // one, must not then move on to the old deadline and stay there for the next request.
+        // Wide margins, as above.
+        let bus = Bus::new(3000);
+        bus.block_write(0x02, &[0x18, 0x01], false);
+        taken(&bus).unwrap();
+        bus.answer(&[0x1c, 0x01, 0x00]);
+        bus.read(0x03, 4).unwrap();
+        fsleep(Delta::from_millis(500));
+        // Due at about 3500 ms.
+        bus.block_write(0x02, &[0x18, 0x02], false);
+        taken(&bus).unwrap();
+        assert_eq!(Shared::set_attribute(bus.shared.as_arc_borrow(), 500), Ok(()));
+        fsleep(Delta::from_millis(700));
+        bus.answer(&[0x1c, 0x02, 0x00]);
+        bus.read(0x03, 4).unwrap();
+        // Due 500 ms later, at about 1700 ms; the old deadline was 3500 ms.
+        bus.block_write(0x02, &[0x18, 0x03], false);
+        fsleep(Delta::from_millis(1000));
+        assert_eq!(bus.shared.counters().timeouts, 1);
+        assert!(bus.read(0x03, 4).is_some());
+    }
 }

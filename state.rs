@@ -14,8 +14,9 @@
 //!   stopped: the handle of the previous start is then dropped first, which cancels nothing
 //!   and waits at most for a callback that has left the lock and is returning.
 //! - The callback follows the stored deadline: it drops the request if it is due, restarts
-//!   itself at the deadline if a later request moved it (`forward`), and stops otherwise. An
-//!   answer does not cancel the timer: the callback then finds no deadline.
+//!   itself (`forward`) at the deadline if a later request moved it, but no later than a
+//!   request completing then would be due, and stops otherwise. An answer does not cancel the
+//!   timer: the callback then finds no deadline.
 //! - The timer is therefore never later than the deadline it serves, nor than the deadline of
 //!   any request completing later under the same timeout. Lowering the timeout through sysfs
 //!   cancels it, outside the lock, in process context, and restarts it early enough.
@@ -132,6 +133,15 @@ fn before(a: Due, b: Due) -> bool {
     (a - b).is_negative()
 }
 
+/// The earlier of `a` and `b`.
+fn earliest(a: Due, b: Due) -> Due {
+    if before(a, b) {
+        a
+    } else {
+        b
+    }
+}
+
 impl Shared {
     /// New state for a target at 7-bit `address` with a response deadline of `ms` milliseconds
     /// (`EINVAL` unless [`timeout_valid`]).
@@ -238,10 +248,14 @@ impl Shared {
             // A request completed after the one the timer was started or moved for.
             Some(due) if before(now, due) => {
                 if inner.timer == Timer::Armed {
+                    // No later than a request completing now would be due (`Timer::Armed`):
+                    // `due` may come from a longer timeout than the current one.
+                    let limit = after_ms(self.timeout_ms.load(ordering::Relaxed));
+                    let next = earliest(due, limit);
                     // `forward` adds whole intervals while the expiry is not after `now`: one
-                    // interval, from the expiry to the deadline, is the one this needs.
+                    // interval, from the expiry to `next`, is the one this needs.
                     let expires = self.timer.expires();
-                    ctx.forward(now, due - expires);
+                    ctx.forward(now, next - expires);
                     return HrTimerRestart::Restart;
                 }
                 false
@@ -406,12 +420,11 @@ impl FileHandler for Shared {
         }
         inner.timer = Timer::Stopped;
         if let Some(due) = inner.deadline {
-            // Its callback moves it to the deadline if that is later.
-            Self::start_timer(
-                this,
-                &mut inner,
-                if before(due, limit) { due } else { limit },
-            );
+            // The timeout as it is now: another store may have come meanwhile and, finding the
+            // timer `Cancelling`, left the restart to this one. The callback moves the timer on
+            // to the deadline if that is later.
+            let limit = after_ms(this.timeout_ms.load(ordering::Relaxed));
+            Self::start_timer(this, &mut inner, earliest(due, limit));
         }
         Ok(())
     }
