@@ -99,8 +99,9 @@ pub(crate) fn client_name<'a>(client: &'a I2cClient<Core<'_>>) -> &'a CStr {
 }
 
 /// Whether `client`'s device-tree node is the first available node compatible with
-/// `compatible`, in tree order: `None` if no available node is compatible with it, else
-/// `Some(false)` for every other client, one without a node included.
+/// `compatible` on an available bus, in tree order (a node under a disabled controller is
+/// never instantiated): `None` if there is no such node, else `Some(false)` for every other
+/// client, one without a node included.
 pub(crate) fn client_is_first_of_compatible(
     client: &I2cClient<Core<'_>>,
     compatible: &CStr,
@@ -119,8 +120,13 @@ pub(crate) fn client_is_first_of_compatible(
         if node.is_null() {
             break;
         }
-        // SAFETY: `node` is a valid node, and referenced until the next call.
-        if first.is_null() && unsafe { bindings::of_device_is_available(node) } {
+        // SAFETY: `node` is a valid node, referenced until the next call; its parent (the
+        // node of its bus controller) lives at least as long.
+        let available = unsafe {
+            bindings::of_device_is_available(node)
+                && bindings::of_device_is_available((*node).parent)
+        };
+        if first.is_null() && available {
             first = node.cast_const();
         }
     }
