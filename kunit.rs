@@ -466,7 +466,10 @@ mod tests {
         // Due at about 3500 ms.
         bus.block_write(0x02, &[0x18, 0x02], false);
         taken(&bus).unwrap();
-        assert_eq!(Shared::set_attribute(bus.shared.as_arc_borrow(), 500), Ok(()));
+        assert_eq!(
+            Shared::set_attribute(bus.shared.as_arc_borrow(), 500),
+            Ok(())
+        );
         fsleep(Delta::from_millis(700));
         bus.answer(&[0x1c, 0x02, 0x00]);
         bus.read(0x03, 4).unwrap();
