@@ -45,7 +45,7 @@ const DEFAULT_NAME: &CStr = c"ipmi-ssif-host";
 /// The device-tree compatible the driver binds to.
 const COMPATIBLE: &CStr = c"ssif-bmc";
 
-/// Whether a device without a device-tree node has the name [`DEFAULT_NAME`].
+/// With no `ssif-bmc` node in the device tree: whether a device has the name [`DEFAULT_NAME`].
 static DEFAULT_NAME_TAKEN: Atomic<bool> = Atomic::new(false);
 
 /// The misc device name of a bound device, by a rule that does not depend on the order in
@@ -57,45 +57,42 @@ static DEFAULT_NAME_TAKEN: Atomic<bool> = Atomic::new(false);
 ///   `ipmi-ssif-host-5-1010` for `/sys/bus/i2c/devices/5-1010`;
 /// - with no available `ssif-bmc` node at all (every device instantiated by I2C id, e.g.
 ///   through `new_device`), [`DEFAULT_NAME`] for the first to bind, while it is bound.
-struct MiscName {
-    default: bool,
-    /// Holds [`DEFAULT_NAME_TAKEN`].
-    taken: bool,
+enum MiscName {
+    /// [`DEFAULT_NAME`], by the device tree.
+    Default,
+    /// [`DEFAULT_NAME`], held through [`DEFAULT_NAME_TAKEN`] (no `ssif-bmc` node).
+    DefaultTaken,
+    /// Named after the I2C device.
+    Own,
 }
 
 impl MiscName {
     fn claim(client: &i2c::I2cClient<Core<'_>>) -> Self {
         match target::client_is_first_of_compatible(client, COMPATIBLE) {
-            Some(default) => Self {
-                default,
-                taken: false,
+            Some(true) => Self::Default,
+            Some(false) => Self::Own,
+            // `Acquire`: the previous holder's device is gone.
+            None => match DEFAULT_NAME_TAKEN.cmpxchg(false, true, ordering::Acquire) {
+                Ok(_) => Self::DefaultTaken,
+                Err(_) => Self::Own,
             },
-            None => {
-                // `Acquire`: the previous holder's device is gone.
-                let taken = DEFAULT_NAME_TAKEN
-                    .cmpxchg(false, true, ordering::Acquire)
-                    .is_ok();
-                Self {
-                    default: taken,
-                    taken,
-                }
-            }
         }
     }
 
     fn name(&self, client: &i2c::I2cClient<Core<'_>>) -> Result<CString> {
-        if self.default {
-            CString::try_from_fmt(fmt!("{}", DEFAULT_NAME))
-        } else {
-            let device = target::client_name(client);
-            CString::try_from_fmt(fmt!("{}-{}", DEFAULT_NAME, device))
+        match self {
+            Self::Default | Self::DefaultTaken => CString::try_from_fmt(fmt!("{}", DEFAULT_NAME)),
+            Self::Own => {
+                let device = target::client_name(client);
+                CString::try_from_fmt(fmt!("{}-{}", DEFAULT_NAME, device))
+            }
         }
     }
 }
 
 impl Drop for MiscName {
     fn drop(&mut self) {
-        if self.taken {
+        if let Self::DefaultTaken = self {
             // `Release`: our misc device is deregistered (field order of `SsifBmc`).
             DEFAULT_NAME_TAKEN.store(false, ordering::Release);
         }

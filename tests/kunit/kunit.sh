@@ -20,9 +20,8 @@ S="$(cd "$(dirname "$0")/../../scripts" && pwd)"
 . "$S/lib.sh"
 ver=$(cat "$(ksrc_dir)/.debian-version" 2>/dev/null) || die "kernel source missing: run scripts/fetch-kernel.sh"
 TREE="$CACHE/patches/linux-$ver"
-[ "$(git -C "$TREE" rev-parse -q --verify HEAD 2>/dev/null)" = "$(git -C "$TREE" rev-parse -q --verify am-check 2>/dev/null)" ] &&
-	[ -n "$(git -C "$TREE" rev-parse -q --verify am-check)" ] ||
-	die "no patched tree in $TREE: run make patches"
+am=$(git -C "$TREE" rev-parse -q --verify am-check 2>/dev/null) &&
+	[ "$(git -C "$TREE" rev-parse HEAD)" = "$am" ] || die "no patched tree in $TREE: run make patches"
 BUILD="$CACHE/patches/kunit-build"
 # The files the series adds or changes, as the build names them in a warning.
 changed=$(git -C "$TREE" diff --name-only base am-check | paste -sd'|')
